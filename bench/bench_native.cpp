@@ -1,0 +1,120 @@
+// Native benchmark of the QM9 E-NF core: prints one JSON object (see README, "Benchmarks").
+// usage: enf_bench WEIGHTS.safetensors QM9_TEST.safetensors [--quick] [--no-exact]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "models/qm9_model.hpp"
+#include "models/safetensors.hpp"
+#include "tensor/random.hpp"
+
+namespace {
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// The first molecule of the given size in the QM9 test split.
+enf::chem::Molecule first_test_molecule(const std::string& path, int atoms) {
+  const auto data = enf::SafeTensors::load_file(path);
+  const auto n_atoms = data.ints("num_atoms");
+  const auto charges = data.ints("charges");
+  const auto pos = data.floats("positions", data.shape("positions"));
+  const int max_n = static_cast<int>(data.shape("charges")[1]);
+  for (size_t k = 0; k < n_atoms.size(); ++k) {
+    if (n_atoms[k] != atoms) continue;
+    enf::chem::Molecule m;
+    for (int i = 0; i < atoms; ++i) {
+      const int z = static_cast<int>(charges[k * max_n + i]);
+      m.types.push_back(z == 1 ? 0 : z - 5);
+      for (int d = 0; d < 3; ++d) m.positions.push_back(pos[(k * max_n + i) * 3 + d]);
+    }
+    return m;
+  }
+  throw enf::InvalidInput("no test molecule with " + std::to_string(atoms) + " atoms");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: enf_bench WEIGHTS.safetensors QM9_TEST.safetensors [--quick] [--no-exact]\n");
+    return 2;
+  }
+  bool quick = false, exact = true;
+  for (int i = 3; i < argc; ++i) {
+    quick |= std::strcmp(argv[i], "--quick") == 0;
+    if (std::strcmp(argv[i], "--no-exact") == 0) exact = false;
+  }
+  try {
+    const int atoms = 19;
+    const double tol = 1e-4;
+    const auto model = enf::Qm9Model::load_file(argv[1]);
+    const auto molecule = first_test_molecule(argv[2], atoms);
+
+    // One dynamics evaluation at a latent-like state.
+    enf::Rng rng(1);
+    const auto z = model.draw_latent(atoms, rng);
+    std::vector<double> eval_ms;
+    for (int k = 0; k < (quick ? 20 : 200); ++k) {
+      const double t0 = now_ms();
+      auto v = model.velocity(0.5, z);
+      eval_ms.push_back(now_ms() - t0);
+    }
+
+    std::vector<double> sample_ms, sample_nfe;
+    for (int k = 0; k < (quick ? 2 : 7); ++k) {
+      enf::SampleOptions o;
+      o.atoms = atoms;
+      o.seed = static_cast<uint64_t>(k);
+      o.solver.rtol = o.solver.atol = tol;
+      const double t0 = now_ms();
+      const auto s = model.sample(o);
+      sample_ms.push_back(now_ms() - t0);
+      sample_nfe.push_back(s.stats.nfe);
+    }
+
+    std::vector<double> hutch_ms, hutch_nfe;
+    for (int k = 0; k < (quick ? 1 : 3); ++k) {
+      enf::LikelihoodOptions o;
+      o.trace = enf::flow::Trace::Hutchinson;
+      o.seed = static_cast<uint64_t>(k);
+      o.solver.rtol = o.solver.atol = tol;
+      const double t0 = now_ms();
+      const auto r = model.log_likelihood(molecule, o);
+      hutch_ms.push_back(now_ms() - t0);
+      hutch_nfe.push_back(r.nfe);
+    }
+
+    double exact_ms = -1, exact_nfe = -1, exact_ll = 0;
+    if (exact) {
+      enf::LikelihoodOptions o;
+      o.trace = enf::flow::Trace::Exact;
+      o.solver.rtol = o.solver.atol = tol;
+      const double t0 = now_ms();
+      const auto r = model.log_likelihood(molecule, o);
+      exact_ms = now_ms() - t0;
+      exact_nfe = r.nfe;
+      exact_ll = r.log_likelihood;
+    }
+    std::printf(
+        "{\"runtime\":\"native\",\"atoms\":%d,\"threads\":1,\"rtol\":%g,\"atol\":%g,\"nfe_ms\":%.4f,"
+        "\"sample_ms\":%.2f,\"sample_nfe\":%g,\"score_hutch_ms\":%.2f,\"score_hutch_nfe\":%g,"
+        "\"score_exact_ms\":%s,\"score_exact_nfe\":%s,\"score_exact_log_likelihood\":%s}\n",
+        atoms, tol, tol, median(eval_ms), median(sample_ms), median(sample_nfe), median(hutch_ms), median(hutch_nfe),
+        exact ? std::to_string(exact_ms).c_str() : "null", exact ? std::to_string(exact_nfe).c_str() : "null",
+        exact ? std::to_string(exact_ll).c_str() : "null");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "enf_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,325 @@
+#include "models/qm9_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "errors.hpp"
+#include "models/json.hpp"
+#include "models/safetensors.hpp"
+#include "nn/activations.hpp"
+#include "tensor/random.hpp"
+
+namespace enf {
+
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093453;
+constexpr int kAtomicNumbers[kQm9Types] = {1, 6, 7, 8, 9};
+
+egnn::EgnnConfig flow_config() {
+  return egnn::EgnnConfig{6, 64, kQm9Features + 1, kQm9Features + 1, true, true, 15.0, true};
+}
+
+egnn::EgnnConfig dequantizer_config() {
+  return egnn::EgnnConfig{4, 64, kQm9Features, 2 * kQm9Features, false, false, 15.0, false};
+}
+
+// The histogram of training-set atom counts travels in the weights' metadata.
+std::vector<double> atom_count_probabilities(const SafeTensors& file, int max_atoms) {
+  const auto& meta = file.metadata();
+  auto it = meta.find("config");
+  if (it == meta.end()) throw WeightsError("weights metadata has no 'config' entry; convert the checkpoint again");
+  const json::Value config = json::parse(it->second);
+  const json::Value& hist = config.at("n_atoms_histogram");
+  std::vector<double> p(max_atoms + 1, 0.0);
+  double total = 0;
+  for (const auto& [key, value] : hist.as_object()) {
+    const int m = std::stoi(key);
+    if (m < 1 || m > max_atoms || !(value.as_number() >= 0))
+      throw WeightsError("weights metadata: atom-count histogram entry '" + key + "' is out of range");
+    p[m] = value.as_number();
+    total += p[m];
+  }
+  if (!(total > 0)) throw WeightsError("weights metadata: the atom-count histogram is empty");
+  for (double& v : p) v /= total;
+  return p;
+}
+
+Eigen::MatrixXd centred(const Eigen::MatrixXd& x) {
+  Eigen::RowVectorXd mean = x.colwise().mean();
+  return x.rowwise() - mean;
+}
+
+}  // namespace
+
+Qm9Model Qm9Model::load(const SafeTensors& f) {
+  const auto& meta = f.metadata();
+  auto model = meta.find("model");
+  if (model != meta.end() && model->second != "qm9")
+    throw WeightsError("these weights are for model '" + model->second + "', not the QM9 E-NF");
+  Qm9Model m;
+  const std::string flow_prefix = "transformations.1.odefunc.dynamics.egnn.";
+  m.dynamics_ = std::make_shared<flow::EgnnDynamics>(
+      egnn::Egnn(egnn::EgnnWeights::load(f, flow_prefix, flow_config())), 3, kQm9Features, true);
+  m.dequantizer_ = std::make_shared<egnn::Egnn>(egnn::EgnnWeights::load(f, "net_fn.egnn.", dequantizer_config()));
+  m.x_log_s_ = f.floats("transformations.0.x_log_s", {1, 1})[0];
+  auto h_t = f.floats("transformations.0.h_t", {1, kQm9Features});
+  auto h_log_s = f.floats("transformations.0.h_log_s", {1, kQm9Features});
+  m.h_t_ = Eigen::Map<Eigen::VectorXf>(h_t.data(), kQm9Features).cast<double>();
+  m.h_log_s_ = Eigen::Map<Eigen::VectorXf>(h_log_s.data(), kQm9Features).cast<double>();
+  m.max_atoms_ = 29;
+  m.p_atoms_ = atom_count_probabilities(f, m.max_atoms_);
+  return m;
+}
+
+Qm9Model Qm9Model::load_file(const std::string& path) { return load(SafeTensors::load_file(path)); }
+
+double Qm9Model::log_p_atoms(int atoms) const {
+  if (atoms < 0 || atoms > max_atoms_ || p_atoms_[atoms] <= 0) return -std::numeric_limits<double>::infinity();
+  return std::log(p_atoms_[atoms]);
+}
+
+int Qm9Model::draw_atoms(Rng& rng) const {
+  double u = rng.uniform(), acc = 0;
+  int last = 0;
+  for (int m = 0; m <= max_atoms_; ++m) {
+    if (p_atoms_[m] <= 0) continue;
+    acc += p_atoms_[m];
+    last = m;
+    if (u < acc) return m;
+  }
+  return last;
+}
+
+void Qm9Model::validate(const chem::Molecule& m) const {
+  const int M = m.size();
+  if (M == 0) throw InvalidInput("the molecule has no atoms");
+  if (M > max_atoms_)
+    throw InvalidInput("the molecule has " + std::to_string(M) + " atoms; this model allows at most " +
+                       std::to_string(max_atoms_));
+  if (m.positions.size() != static_cast<size_t>(3 * M))
+    throw InvalidInput("positions hold " + std::to_string(m.positions.size()) + " numbers; " + std::to_string(M) +
+                       " atoms need " + std::to_string(3 * M));
+  for (int i = 0; i < M; ++i)
+    if (m.types[i] < 0 || m.types[i] >= kQm9Types)
+      throw InvalidInput("atom " + std::to_string(i) + " has type index " + std::to_string(m.types[i]) +
+                         "; this model knows H, C, N, O, F (0..4)");
+  for (size_t k = 0; k < m.positions.size(); ++k)
+    if (!std::isfinite(m.positions[k]))
+      throw InvalidInput("atom " + std::to_string(k / 3) + " has a non-finite coordinate (NaN or Inf)");
+}
+
+flow::StateVector Qm9Model::velocity(double t, const flow::StateVector& state) const {
+  if (state.size() == 0 || state.size() % kQm9Stride || state.size() / kQm9Stride > max_atoms_)
+    throw InvalidInput("an ODE state holds M x 9 numbers with 1 <= M <= " + std::to_string(max_atoms_));
+  flow::StateVector ds;
+  dynamics_->velocity(t, state, ds);
+  return ds;
+}
+
+Eigen::MatrixXd Qm9Model::dequantizer_output(const Eigen::MatrixXd& x, const std::vector<int>& types) const {
+  const int M = static_cast<int>(x.rows());
+  egnn::MatrixF xf = x.transpose().cast<float>();
+  egnn::MatrixF h = egnn::MatrixF::Zero(kQm9Features, M);
+  for (int i = 0; i < M; ++i) {
+    h(types[i], i) = 1.0f;
+    h(kQm9Types, i) = static_cast<float>(kAtomicNumbers[types[i]]);
+  }
+  return dequantizer_->forward(xf, h).h.transpose().cast<double>();
+}
+
+Lifted Qm9Model::lift(const Eigen::MatrixXd& x, const std::vector<int>& types, const Eigen::MatrixXd& eps) const {
+  const int M = static_cast<int>(x.rows());
+  const Eigen::MatrixXd out = dequantizer_output(x, types);
+  Lifted L;
+  L.h.resize(M, kQm9Features);
+  double log_q = 0;
+  for (int i = 0; i < M; ++i) {
+    double u[kQm9Features];
+    for (int f = 0; f < kQm9Features; ++f) {
+      const double mu = out(i, f), log_sigma = out(i, kQm9Features + f);
+      u[f] = mu + std::exp(log_sigma) * eps(i, f);
+      log_q += -0.5 * eps(i, f) * eps(i, f) - 0.5 * kLog2Pi - log_sigma;
+    }
+    // Argmax dequantization: the true type's number T = u_k is the largest by construction.
+    const int k = types[i];
+    const double T = u[k];
+    for (int j = 0; j < kQm9Types; ++j) {
+      if (j == k) {
+        L.h(i, j) = T;
+      } else {
+        L.h(i, j) = T - nn::softplus(T - u[j]);
+        log_q -= nn::log_sigmoid(T - u[j]);
+      }
+    }
+    // Integer feature: charge + sigmoid(u) lies in (charge, charge + 1).
+    const double v = u[kQm9Types];
+    L.h(i, kQm9Types) = kAtomicNumbers[k] + nn::sigmoid(v);
+    log_q -= nn::log_sigmoid(v) + nn::log_sigmoid(-v);
+  }
+  L.log_q = log_q;
+  return L;
+}
+
+FlowToLatent Qm9Model::to_latent(const Eigen::MatrixXd& x, const Eigen::MatrixXd& h, const ode::Options& solver,
+                                 const flow::TraceOptions& trace) const {
+  const int M = static_cast<int>(x.rows());
+  flow::StateVector s(M * kQm9Stride);
+  const double sx = std::exp(-x_log_s_);
+  for (int i = 0; i < M; ++i) {
+    for (int d = 0; d < 3; ++d) s(i * kQm9Stride + d) = x(i, d) * sx;
+    for (int f = 0; f < kQm9Features; ++f)
+      s(i * kQm9Stride + 3 + f) = (h(i, f) - h_t_(f)) * std::exp(-h_log_s_(f));
+  }
+  // ActNorm's log-determinant as the reference computes it (3M for positions; see MODEL_SPEC).
+  const double actnorm_logdet = -M * h_log_s_.sum() - 3.0 * M * x_log_s_;
+  flow::ForwardSolve solve = flow::integrate_forward(*dynamics_, s, solver, trace);
+  FlowToLatent out;
+  out.z = solve.z;
+  out.stats = solve.stats;
+  for (double d : solve.delta_logp) out.delta_logp_per_probe.push_back(d + actnorm_logdet);
+  out.delta_logp = std::accumulate(out.delta_logp_per_probe.begin(), out.delta_logp_per_probe.end(), 0.0) /
+                   static_cast<double>(out.delta_logp_per_probe.size());
+  return out;
+}
+
+flow::StateVector Qm9Model::to_data_space(const flow::StateVector& z) const {
+  const int M = static_cast<int>(z.size() / kQm9Stride);
+  flow::StateVector s(z.size());
+  const double sx = std::exp(x_log_s_);
+  for (int i = 0; i < M; ++i) {
+    for (int d = 0; d < 3; ++d) s(i * kQm9Stride + d) = z(i * kQm9Stride + d) * sx;
+    for (int f = 0; f < kQm9Features; ++f)
+      s(i * kQm9Stride + 3 + f) = z(i * kQm9Stride + 3 + f) * std::exp(h_log_s_(f)) + h_t_(f);
+  }
+  return s;
+}
+
+flow::StateVector Qm9Model::from_latent(const flow::StateVector& z, const ode::Options& solver, ode::Stats* stats,
+                                        const std::vector<double>& times, const FrameCallback& on_frame) const {
+  if (z.size() == 0 || z.size() % kQm9Stride || z.size() / kQm9Stride > max_atoms_)
+    throw InvalidInput("a latent holds M x 9 numbers with 1 <= M <= " + std::to_string(max_atoms_));
+  if (!z.allFinite()) throw InvalidInput("the latent contains NaN or Inf");
+  flow::StateVector s = z;
+  ode::OutputCallback cb;
+  if (on_frame)
+    cb = [&](int index, double t, const flow::StateVector& y) {
+      const SampledMolecule d = decode(to_data_space(y));
+      on_frame(TrajectoryFrame{index, t, d.molecule.types, d.molecule.positions});
+    };
+  ode::Stats st = flow::integrate_reverse(*dynamics_, s, solver, times, cb);
+  if (stats) *stats = st;
+  return to_data_space(s);
+}
+
+flow::StateVector Qm9Model::draw_latent(int atoms, Rng& rng) const {
+  if (atoms < 1 || atoms > max_atoms_ || p_atoms_[atoms] <= 0)
+    throw InvalidInput("this model samples molecules of " + std::to_string(atoms) +
+                       " atoms with probability 0; choose a size between 3 and 29 that QM9 contains");
+  flow::StateVector z(atoms * kQm9Stride);
+  // Positions first (all atoms), then features: the draw order is part of the seed contract.
+  Eigen::Vector3d mean = Eigen::Vector3d::Zero();
+  for (int i = 0; i < atoms; ++i)
+    for (int d = 0; d < 3; ++d) {
+      z(i * kQm9Stride + d) = rng.normal();
+      mean(d) += z(i * kQm9Stride + d) / atoms;
+    }
+  for (int i = 0; i < atoms; ++i)
+    for (int d = 0; d < 3; ++d) z(i * kQm9Stride + d) -= mean(d);
+  for (int i = 0; i < atoms; ++i)
+    for (int f = 0; f < kQm9Features; ++f) z(i * kQm9Stride + 3 + f) = rng.normal();
+  return z;
+}
+
+SampledMolecule Qm9Model::decode(const flow::StateVector& s) const {
+  const int M = static_cast<int>(s.size() / kQm9Stride);
+  SampledMolecule out;
+  out.state.assign(s.data(), s.data() + s.size());
+  out.molecule.types.resize(M);
+  out.molecule.positions.resize(3 * M);
+  out.charges.resize(M);
+  for (int i = 0; i < M; ++i) {
+    const double* a = s.data() + i * kQm9Stride;
+    for (int d = 0; d < 3; ++d) out.molecule.positions[3 * i + d] = a[d];
+    out.molecule.types[i] = static_cast<int>(std::max_element(a + 3, a + 3 + kQm9Types) - (a + 3));
+    out.charges[i] = static_cast<int>(std::floor(a[3 + kQm9Types]));
+  }
+  return out;
+}
+
+SampledMolecule Qm9Model::sample(const SampleOptions& o) const { return sample_trajectory(o, 0, {}); }
+
+SampledMolecule Qm9Model::sample_trajectory(const SampleOptions& o, int frames, const FrameCallback& on_frame) const {
+  if (frames < 0 || frames == 1 || frames > 10000) throw InvalidInput("frames must be 0 or between 2 and 10000");
+  Rng rng(o.seed);
+  const int atoms = o.atoms == 0 ? draw_atoms(rng) : o.atoms;
+  const flow::StateVector z = draw_latent(atoms, rng);
+  std::vector<double> times;
+  for (int k = 0; k < frames; ++k) times.push_back(1.0 - static_cast<double>(k) / (frames - 1));
+  ode::Stats stats;
+  SampledMolecule out = decode(from_latent(z, o.solver, &stats, times, on_frame));
+  out.stats = stats;
+  return out;
+}
+
+LikelihoodResult Qm9Model::log_likelihood(const chem::Molecule& mol, const LikelihoodOptions& o) const {
+  validate(mol);
+  if (o.samples < 1 || o.samples > 1000) throw InvalidInput("samples must be between 1 and 1000");
+  const int M = mol.size();
+  const double log_pM = log_p_atoms(M);
+  if (!std::isfinite(log_pM))
+    throw InvalidInput("the model gives molecules of " + std::to_string(M) + " atoms probability 0");
+  Eigen::MatrixXd x = centred(Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor>>(
+      mol.positions.data(), M, 3));
+  Rng rng(o.seed);
+  LikelihoodResult res;
+  res.atoms = M;
+  res.stochastic = true;  // dequantization noise is drawn for every score
+  double probe_var_sum = 0;
+  for (int s = 0; s < o.samples; ++s) {
+    Eigen::MatrixXd eps(M, kQm9Features);
+    for (int i = 0; i < M; ++i)
+      for (int f = 0; f < kQm9Features; ++f) eps(i, f) = rng.normal();
+    const Lifted lifted = lift(x, mol.types, eps);
+    flow::TraceOptions trace{o.trace, o.probes, false, rng.next_u64()};
+    ode::Options solver = o.solver;
+    if (o.on_progress)
+      solver.on_step = [&](double t, const ode::Stats&) { o.on_progress((s + t) / o.samples); };
+    const FlowToLatent fl = to_latent(x, lifted.h, solver, trace);
+    const double log_pz = flow::log_prior(fl.z, 3, kQm9Features);
+    const double elbo = log_pz + fl.delta_logp - lifted.log_q + log_pM;
+    res.per_sample.push_back(elbo);
+    res.terms.log_pz += log_pz / o.samples;
+    res.terms.delta_logp += fl.delta_logp / o.samples;
+    res.terms.log_q += lifted.log_q / o.samples;
+    res.nfe += fl.stats.nfe;
+    const int K = static_cast<int>(fl.delta_logp_per_probe.size());
+    if (K > 1) {
+      double var = 0;
+      for (double d : fl.delta_logp_per_probe) var += (d - fl.delta_logp) * (d - fl.delta_logp);
+      probe_var_sum += var / (K - 1) / K;  // variance of this sample's probe mean
+    }
+  }
+  res.terms.log_pM = log_pM;
+  const int S = o.samples;
+  if (S == 1) {
+    res.log_likelihood = res.per_sample[0];
+    res.stderr_ = o.probes > 1 && o.trace == flow::Trace::Hutchinson ? std::sqrt(probe_var_sum)
+                                                                       : std::numeric_limits<double>::quiet_NaN();
+  } else {
+    // Importance-weighted bound: log mean exp of the per-sample ELBOs; delta-method standard error.
+    const double mx = *std::max_element(res.per_sample.begin(), res.per_sample.end());
+    Eigen::ArrayXd w(S);
+    for (int s = 0; s < S; ++s) w(s) = std::exp(res.per_sample[s] - mx);
+    const double mean_w = w.mean();
+    res.log_likelihood = mx + std::log(mean_w);
+    const double var_w = (w - mean_w).square().sum() / (S - 1);
+    res.stderr_ = std::sqrt(var_w / S) / mean_w;
+  }
+  res.per_atom = res.log_likelihood / M;
+  return res;
+}
+
+}  // namespace enf

@@ -1,0 +1,153 @@
+// Properties of the EGNN vector field on random small networks: E(n) equivariance, tangents
+// against finite differences, exact trace and Hutchinson's estimator.
+#include <gtest/gtest.h>
+
+#include <Eigen/QR>
+#include <algorithm>
+#include <numeric>
+
+#include "flow/dynamics.hpp"
+#include "tensor/random.hpp"
+
+using enf::flow::EgnnDynamics;
+using enf::flow::StateVector;
+
+namespace {
+
+EgnnDynamics small_dynamics(int dim, int features, bool attention, bool tanh, uint64_t seed) {
+  enf::egnn::EgnnConfig c;
+  c.n_layers = 3;
+  c.hidden = 16;
+  c.in_features = features + 1;
+  c.out_features = features + 1;
+  c.attention = attention;
+  c.tanh = tanh;
+  c.edge_attr = true;
+  auto w = enf::egnn::EgnnWeights::random(c, seed);
+  for (auto& l : w.layers) l.coord2 *= 300.0f;  // make the coordinate head matter in tests
+  return EgnnDynamics(enf::egnn::Egnn(std::move(w)), dim, features, true);
+}
+
+StateVector random_state(int n, int stride, uint64_t seed, double scale = 1.0) {
+  enf::Rng rng(seed);
+  StateVector s(n * stride);
+  for (int i = 0; i < s.size(); ++i) s(i) = scale * rng.normal();
+  return s;
+}
+
+Eigen::MatrixXd random_orthogonal(int dim, uint64_t seed, bool reflect) {
+  enf::Rng rng(seed);
+  Eigen::MatrixXd a(dim, dim);
+  for (int i = 0; i < a.size(); ++i) a(i) = rng.normal();
+  Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(a).householderQ();
+  if ((q.determinant() < 0) != reflect) q.col(0) *= -1;
+  return q;
+}
+
+// Applies x -> Q x + b to every atom's positions and permutes atoms: new atom i = old perm[i].
+StateVector transform(const StateVector& s, int dim, int stride, const Eigen::MatrixXd& Q, const Eigen::VectorXd& b,
+                      const std::vector<int>& perm) {
+  const int n = static_cast<int>(s.size() / stride);
+  StateVector out(s.size());
+  for (int i = 0; i < n; ++i) {
+    const int src = perm[i];
+    out.segment(i * stride, dim) = Q * s.segment(src * stride, dim) + b;
+    out.segment(i * stride + dim, stride - dim) = s.segment(src * stride + dim, stride - dim);
+  }
+  return out;
+}
+
+}  // namespace
+
+class EgnnEquivariance : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(EgnnEquivariance, RotationsReflectionsTranslationsPermutations) {
+  const auto [dim, reflect] = GetParam();
+  const int features = 2, stride = dim + features, n = 6;
+  const EgnnDynamics dyn = small_dynamics(dim, features, true, true, 7);
+  for (uint64_t trial = 0; trial < 3; ++trial) {
+    const StateVector s = random_state(n, stride, 100 + trial);
+    const Eigen::MatrixXd Q = random_orthogonal(dim, 200 + trial, reflect);
+    Eigen::VectorXd b = random_state(1, dim, 300 + trial, 5.0);
+    std::vector<int> perm(n);
+    std::iota(perm.begin(), perm.end(), 0);
+    enf::Rng rng(400 + trial);
+    for (int i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng.next_u64() % (i + 1)]);
+
+    StateVector v, vt;
+    const double t = 0.3;
+    dyn.velocity(t, s, v);
+    dyn.velocity(t, transform(s, dim, stride, Q, b, perm), vt);
+    // The velocity rotates with x, ignores translations, and permutes with the atoms.
+    const StateVector expected = transform(v, dim, stride, Q, Eigen::VectorXd::Zero(dim), perm);
+    EXPECT_LT((vt - expected).cwiseAbs().maxCoeff(), 2e-4 * std::max(1.0, v.cwiseAbs().maxCoeff()))
+        << "dim " << dim << " trial " << trial;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Dims, EgnnEquivariance,
+                         ::testing::Values(std::make_tuple(3, false), std::make_tuple(3, true),
+                                           std::make_tuple(2, true)));
+
+TEST(EgnnTangents, JacobianTimesVectorMatchesFiniteDifferences) {
+  for (bool attention : {true, false})
+    for (bool tanh : {true, false}) {
+      const int dim = 3, features = 2, stride = 5, n = 5;
+      const EgnnDynamics dyn = small_dynamics(dim, features, attention, tanh, 11);
+      const StateVector s = random_state(n, stride, 12);
+      Eigen::MatrixXd V(s.size(), 3);
+      for (int k = 0; k < 3; ++k) V.col(k) = random_state(n, stride, 20 + k);
+      const Eigen::MatrixXd JV = dyn.jacobian_times(0.6, s, V);
+      for (int k = 0; k < 3; ++k) {
+        const double h = 1e-2;
+        StateVector vp, vm;
+        dyn.velocity(0.6, s + h * V.col(k), vp);
+        dyn.velocity(0.6, s - h * V.col(k), vm);
+        const StateVector fd = (vp - vm) / (2 * h);
+        EXPECT_LT((JV.col(k) - fd).norm(), 2e-3 * std::max(1.0, fd.norm()))
+            << "attention " << attention << " tanh " << tanh << " probe " << k;
+      }
+    }
+}
+
+TEST(EgnnTrace, ExactTraceEqualsFiniteDifferenceJacobianTrace) {
+  const int dim = 3, features = 2, stride = 5, n = 7;
+  const EgnnDynamics dyn = small_dynamics(dim, features, true, true, 31);
+  const StateVector s = random_state(n, stride, 32);
+  StateVector v;
+  const double exact = dyn.velocity_with_exact_trace(0.2, s, v);
+  double fd_trace = 0;
+  const double h = 1e-2;
+  for (int k = 0; k < s.size(); ++k) {
+    StateVector sp = s, sm = s, vp, vm;
+    sp(k) += h;
+    sm(k) -= h;
+    dyn.velocity(0.2, sp, vp);
+    dyn.velocity(0.2, sm, vm);
+    fd_trace += (vp(k) - vm(k)) / (2 * h);
+  }
+  EXPECT_NEAR(exact, fd_trace, 2e-3 * std::max(1.0, std::abs(fd_trace)));
+  StateVector v_plain;
+  dyn.velocity(0.2, s, v_plain);
+  EXPECT_EQ((v - v_plain).cwiseAbs().maxCoeff(), 0.0);
+}
+
+TEST(EgnnTrace, HutchinsonMeanIsWithinThreeStandardErrorsOfExact) {
+  const int dim = 3, features = 2, stride = 5, n = 6;
+  const EgnnDynamics dyn = small_dynamics(dim, features, true, true, 41);
+  const StateVector s = random_state(n, stride, 42);
+  StateVector v;
+  const double exact = dyn.velocity_with_exact_trace(0.5, s, v);
+  for (bool rademacher : {false, true}) {
+    const int K = 4000;
+    enf::Rng rng(rademacher ? 43 : 44);
+    Eigen::MatrixXd probes(s.size(), K);
+    for (int i = 0; i < probes.size(); ++i) probes(i) = rademacher ? rng.rademacher() : rng.normal();
+    Eigen::VectorXd quad;
+    dyn.velocity_with_probes(0.5, s, probes, v, quad);
+    const double mean = quad.mean();
+    const double se = std::sqrt((quad.array() - mean).square().sum() / (K - 1) / K);
+    EXPECT_LT(std::abs(mean - exact), 3 * se) << "mean " << mean << " exact " << exact << " se " << se;
+    EXPECT_GT(se, 0);
+  }
+}

@@ -1,0 +1,142 @@
+// ODE solvers on problems with known solutions: accuracy, order, dense output, failure modes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "errors.hpp"
+#include "ode/ode.hpp"
+
+using enf::ode::Method;
+using enf::ode::Options;
+using enf::ode::Vector;
+
+namespace {
+
+// Harmonic oscillator y = (cos t, -sin t) from y(0) = (1, 0).
+void oscillator(double, const Vector& y, Vector& dy) {
+  dy.resize(2);
+  dy << y(1), -y(0);
+}
+
+double oscillator_error(Method m, int steps, double t1) {
+  Vector y(2);
+  y << 1, 0;
+  Options o;
+  o.method = m;
+  o.fixed_steps = steps;
+  enf::ode::integrate(oscillator, 0, t1, y, o);
+  return std::hypot(y(0) - std::cos(t1), y(1) + std::sin(t1));
+}
+
+}  // namespace
+
+TEST(Dopri5, MeetsToleranceForwardAndBackward) {
+  for (double tol : {1e-4, 1e-7, 1e-10}) {
+    Options o;
+    o.rtol = o.atol = tol;
+    Vector y(1);
+    y << 1.0;
+    auto st = enf::ode::integrate([](double, const Vector& v, Vector& d) { d = v; }, 0, 1, y, o);
+    EXPECT_NEAR(y(0), std::exp(1.0), 50 * tol) << "tol " << tol;
+    EXPECT_GT(st.nfe, 0);
+    // Back from t = 1 to 0 returns to the start.
+    enf::ode::integrate([](double, const Vector& v, Vector& d) { d = v; }, 1, 0, y, o);
+    EXPECT_NEAR(y(0), 1.0, 100 * tol);
+  }
+}
+
+TEST(Dopri5, TighterToleranceCostsMoreEvaluations) {
+  int prev = 0;
+  for (double tol : {1e-3, 1e-6, 1e-9}) {
+    Options o;
+    o.rtol = o.atol = tol;
+    Vector y(2);
+    y << 1, 0;
+    auto st = enf::ode::integrate(oscillator, 0, 10, y, o);
+    EXPECT_GT(st.nfe, prev);
+    prev = st.nfe;
+    EXPECT_LT(std::hypot(y(0) - std::cos(10.0), y(1) + std::sin(10.0)), 1000 * tol);
+  }
+}
+
+TEST(Dopri5, DenseOutputMatchesSolutionBetweenSteps) {
+  Options o;
+  o.rtol = o.atol = 1e-8;
+  std::vector<double> ts;
+  for (int k = 0; k <= 40; ++k) ts.push_back(10.0 * k / 40);
+  Vector y(2);
+  y << 1, 0;
+  int seen = 0;
+  enf::ode::integrate(oscillator, 0, 10, y, o, ts, [&](int i, double t, const Vector& yt) {
+    EXPECT_EQ(i, seen++);
+    EXPECT_DOUBLE_EQ(t, ts[i]);
+    EXPECT_NEAR(yt(0), std::cos(t), 1e-6);
+    EXPECT_NEAR(yt(1), -std::sin(t), 1e-6);
+  });
+  EXPECT_EQ(seen, 41);
+}
+
+TEST(Dopri5, LastOutputIsTheFinalStateExactly) {
+  Options o;
+  Vector y(2);
+  y << 1, 0;
+  Vector last;
+  enf::ode::integrate(oscillator, 1, 0, y, o, {1.0, 0.5, 0.0}, [&](int, double, const Vector& v) { last = v; });
+  EXPECT_EQ(last(0), y(0));
+  EXPECT_EQ(last(1), y(1));
+}
+
+TEST(FixedStep, Rk4IsFourthOrderAndEulerFirstOrder) {
+  const double rk_ratio = oscillator_error(Method::Rk4, 20, 2) / oscillator_error(Method::Rk4, 40, 2);
+  EXPECT_NEAR(std::log2(rk_ratio), 4.0, 0.3);
+  const double eu_ratio = oscillator_error(Method::Euler, 400, 2) / oscillator_error(Method::Euler, 800, 2);
+  EXPECT_NEAR(std::log2(eu_ratio), 1.0, 0.1);
+  EXPECT_LT(oscillator_error(Method::Rk4, 100, 2), 1e-8);
+}
+
+TEST(FixedStep, CountsEvaluations) {
+  Options o;
+  o.method = Method::Rk4;
+  o.fixed_steps = 10;
+  Vector y(2);
+  y << 1, 0;
+  auto st = enf::ode::integrate(oscillator, 0, 1, y, o);
+  EXPECT_EQ(st.nfe, 1 + 4 * 10);  // one start, three stages and one end per step
+  EXPECT_EQ(st.steps, 10);
+}
+
+TEST(OdeErrors, NonFiniteRightHandSideIsReported) {
+  Vector y(1);
+  y << 1.0;
+  Options o;
+  EXPECT_THROW(enf::ode::integrate([](double t, const Vector&, Vector& d) { d.setConstant(1, t > 0.5 ? NAN : 1.0); },
+                                   0, 1, y, o),
+               enf::SolverError);
+}
+
+TEST(OdeErrors, StepLimitEndsWithAnErrorNotAHang) {
+  Vector y(1);
+  y << 1.0;
+  Options o;
+  o.rtol = o.atol = 1e-12;
+  o.max_steps = 20;
+  try {
+    enf::ode::integrate([](double, const Vector& v, Vector& d) { d = 50 * v.cwiseAbs().cwiseSqrt(); }, 0, 10, y, o);
+    FAIL() << "expected SolverError";
+  } catch (const enf::SolverError& e) {
+    EXPECT_NE(std::string(e.what()).find("within 20 steps"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OdeErrors, BadArgumentsAreRejected) {
+  Vector y(1);
+  y << NAN;
+  Options o;
+  EXPECT_THROW(enf::ode::integrate(oscillator, 0, 1, y, o), enf::InvalidInput);
+  y << 1;
+  o.rtol = 0;
+  EXPECT_THROW(enf::ode::integrate(oscillator, 0, 1, y, o), enf::InvalidInput);
+  o.rtol = 1e-4;
+  EXPECT_THROW(enf::ode::integrate(oscillator, 0, 1, y, o, {0.5, 0.2}), enf::InvalidInput);
+  EXPECT_THROW(enf::ode::method_from_name("rk45"), enf::InvalidInput);
+}
