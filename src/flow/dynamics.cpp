@@ -72,26 +72,29 @@ Eigen::MatrixXd EgnnDynamics::jacobian_times(double t, const StateVector& s, con
 
 void EgnnDynamics::velocity_with_probes(double t, const StateVector& s, const Eigen::MatrixXd& probes,
                                         StateVector& ds, Eigen::VectorXd& quad) const {
-  egnn::ForwardCache cache;
+  thread_local egnn::ForwardCache cache;
   forward(t, s, ds, &cache);
   Eigen::MatrixXd JV = tangent(cache, probes);
   quad = (probes.array() * JV.array()).colwise().sum().transpose();
 }
 
 double EgnnDynamics::velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds) const {
-  egnn::ForwardCache cache;
+  thread_local egnn::ForwardCache cache;  // reused: its buffers keep their capacity between calls
   forward(t, s, ds, &cache);
   const int n = static_cast<int>(s.size());
   const int E = std::max<int>(1, static_cast<int>(cache.edge_i.size()));
-  // Chunks of about 16k edge-tangent columns keep the scratch near 4 MB per buffer.
-  const int chunk = std::clamp(16384 / E, 1, n);
+  // Chunks of at most ~16k edge-tangent columns keep the scratch near 4 MB per buffer. All chunks
+  // get the same width (the last padded with zero tangents) so the scratch is never reallocated.
+  const int max_width = std::clamp(16384 / E, 1, n);
+  const int chunks = (n + max_width - 1) / max_width;
+  const int T = (n + chunks - 1) / chunks;
   double trace = 0;
-  for (int k0 = 0; k0 < n; k0 += chunk) {
-    const int T = std::min(chunk, n - k0);
-    Eigen::MatrixXd V = Eigen::MatrixXd::Zero(n, T);
-    for (int t = 0; t < T; ++t) V(k0 + t, t) = 1.0;
-    Eigen::MatrixXd JV = tangent(cache, V);
-    for (int t = 0; t < T; ++t) trace += JV(k0 + t, t);
+  Eigen::MatrixXd V(n, T);
+  for (int k0 = 0; k0 < n; k0 += T) {
+    V.setZero();
+    for (int t = 0; t < T && k0 + t < n; ++t) V(k0 + t, t) = 1.0;
+    const Eigen::MatrixXd JV = tangent(cache, V);
+    for (int t = 0; t < T && k0 + t < n; ++t) trace += JV(k0 + t, t);
   }
   return trace;
 }
