@@ -27,7 +27,7 @@ egnn::EgnnConfig dequantizer_config() {
 }
 
 // The histogram of training-set atom counts travels in the weights' metadata.
-std::vector<double> atom_count_probabilities(const SafeTensors& file, int max_atoms) {
+std::vector<double> read_atom_count_probabilities(const SafeTensors& file, int max_atoms) {
   const auto& meta = file.metadata();
   auto it = meta.find("config");
   if (it == meta.end()) throw WeightsError("weights metadata has no 'config' entry; convert the checkpoint again");
@@ -70,7 +70,7 @@ Qm9Model Qm9Model::load(const SafeTensors& f) {
   m.h_t_ = Eigen::Map<Eigen::VectorXf>(h_t.data(), kQm9Features).cast<double>();
   m.h_log_s_ = Eigen::Map<Eigen::VectorXf>(h_log_s.data(), kQm9Features).cast<double>();
   m.max_atoms_ = 29;
-  m.p_atoms_ = atom_count_probabilities(f, m.max_atoms_);
+  m.p_atoms_ = read_atom_count_probabilities(f, m.max_atoms_);
   return m;
 }
 
@@ -255,7 +255,14 @@ SampledMolecule Qm9Model::sample_trajectory(const SampleOptions& o, int frames, 
   if (frames < 0 || frames == 1 || frames > 10000) throw InvalidInput("frames must be 0 or between 2 and 10000");
   Rng rng(o.seed);
   const int atoms = o.atoms == 0 ? draw_atoms(rng) : o.atoms;
-  const flow::StateVector z = draw_latent(atoms, rng);
+  flow::StateVector z = draw_latent(atoms, rng);
+  if (!o.latent_rotation.empty()) {
+    if (o.latent_rotation.size() != 9) throw InvalidInput("latent_rotation must hold 9 numbers (a 3x3 matrix, row-major)");
+    const Eigen::Matrix3d R = Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(o.latent_rotation.data());
+    if (!R.allFinite() || (R.transpose() * R - Eigen::Matrix3d::Identity()).cwiseAbs().maxCoeff() > 1e-6)
+      throw InvalidInput("latent_rotation must be an orthogonal matrix (R^T R = I to 1e-6)");
+    for (int i = 0; i < atoms; ++i) z.segment<3>(i * kQm9Stride) = R * z.segment<3>(i * kQm9Stride);
+  }
   std::vector<double> times;
   for (int k = 0; k < frames; ++k) times.push_back(1.0 - static_cast<double>(k) / (frames - 1));
   ode::Stats stats;

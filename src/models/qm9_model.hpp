@@ -26,6 +26,9 @@ struct SampleOptions {
   int atoms = 0;        // 0: draw the atom count from p(M)
   uint64_t seed = 0;
   ode::Options solver;  // dopri5, rtol = atol = 1e-4 as the authors sampled
+  // Optional orthogonal 3x3 matrix (row-major, 9 numbers) applied to the latent positions drawn
+  // for `seed`: by equivariance the result is the same molecule, rotated (or reflected).
+  std::vector<double> latent_rotation;
 };
 
 struct SampledMolecule {
