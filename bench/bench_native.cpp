@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "errors.hpp"
 #include "models/qm9_model.hpp"
 #include "models/safetensors.hpp"
 #include "tensor/random.hpp"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chem/bonds.hpp"
+#include "chem/elements.hpp"
 #include "chem/sdf.hpp"
 #include "chem/xyz.hpp"
 #include "errors.hpp"
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
       for (const auto& path : a.positional) {
         for (const auto& c : enf::verify_golden(model, read_file(path), vo)) {
           char line[512];
-          std::snprintf(line, sizeof line, "%-4s %-40s %-22s max_abs_err %.3e  tol %.0e\n", c.pass() ? "ok" : "FAIL",
+          std::snprintf(line, sizeof line, "%-4s %-40s %-24s max_abs_err %.3e  tol %.0e\n", c.pass() ? "ok" : "FAIL",
                         c.case_name.c_str(), c.quantity.c_str(), c.max_abs_error, c.tolerance);
           out << line;
           ok &= c.pass();

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "chem/xyz.hpp"
 #include "errors.hpp"
 #include "models/json.hpp"
 #include "models/safetensors.hpp"
@@ -93,23 +94,7 @@ int Qm9Model::draw_atoms(Rng& rng) const {
   return last;
 }
 
-void Qm9Model::validate(const chem::Molecule& m) const {
-  const int M = m.size();
-  if (M == 0) throw InvalidInput("the molecule has no atoms");
-  if (M > max_atoms_)
-    throw InvalidInput("the molecule has " + std::to_string(M) + " atoms; this model allows at most " +
-                       std::to_string(max_atoms_));
-  if (m.positions.size() != static_cast<size_t>(3 * M))
-    throw InvalidInput("positions hold " + std::to_string(m.positions.size()) + " numbers; " + std::to_string(M) +
-                       " atoms need " + std::to_string(3 * M));
-  for (int i = 0; i < M; ++i)
-    if (m.types[i] < 0 || m.types[i] >= kQm9Types)
-      throw InvalidInput("atom " + std::to_string(i) + " has type index " + std::to_string(m.types[i]) +
-                         "; this model knows H, C, N, O, F (0..4)");
-  for (size_t k = 0; k < m.positions.size(); ++k)
-    if (!std::isfinite(m.positions[k]))
-      throw InvalidInput("atom " + std::to_string(k / 3) + " has a non-finite coordinate (NaN or Inf)");
-}
+void Qm9Model::validate(const chem::Molecule& m) const { chem::validate(m, max_atoms_); }
 
 flow::StateVector Qm9Model::velocity(double t, const flow::StateVector& state) const {
   if (state.size() == 0 || state.size() % kQm9Stride || state.size() / kQm9Stride > max_atoms_)

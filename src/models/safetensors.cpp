@@ -1,0 +1,157 @@
+#include "models/safetensors.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "errors.hpp"
+#include "models/json.hpp"
+#include "models/sha256.hpp"
+
+namespace enf {
+
+namespace {
+
+constexpr uint64_t kMaxHeader = 100u << 20;
+
+size_t dtype_size(const std::string& dtype) {
+  if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "F64" || dtype == "I64") return 8;
+  return 0;
+}
+
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+template <class T>
+T read_le(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));  // the wasm and x86-64 targets are little-endian
+  return v;
+}
+
+}  // namespace
+
+SafeTensors SafeTensors::from_bytes(std::vector<uint8_t> bytes) {
+  SafeTensors st;
+  if (bytes.size() < 8) throw WeightsError("weights file truncated: " + std::to_string(bytes.size()) + " bytes, not even a header");
+  const uint64_t header_len = read_le<uint64_t>(bytes.data());
+  if (header_len > kMaxHeader || header_len > bytes.size() - 8)
+    throw WeightsError("weights file corrupt or truncated: header length " + std::to_string(header_len) +
+                       " exceeds the file size " + std::to_string(bytes.size()));
+  json::Value header;
+  try {
+    header = json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()) + 8, header_len));
+  } catch (const InvalidInput& e) {
+    throw WeightsError(std::string("weights file header is not valid JSON: ") + e.what());
+  }
+  if (!header.is_object()) throw WeightsError("weights file header is not a JSON object");
+  st.data_offset_ = 8 + header_len;
+  const size_t data_size = bytes.size() - st.data_offset_;
+  std::vector<std::pair<size_t, size_t>> ranges;
+  try {
+    for (const auto& [name, v] : header.as_object()) {
+      if (name == "__metadata__") {
+        for (const auto& [k, m] : v.as_object()) st.metadata_[k] = m.as_string();
+        continue;
+      }
+      Entry e;
+      e.dtype = v.at("dtype").as_string();
+      const size_t width = dtype_size(e.dtype);
+      if (!width) throw WeightsError("tensor '" + name + "' has unsupported dtype " + e.dtype);
+      size_t count = 1;
+      for (const auto& d : v.at("shape").as_array()) {
+        const double x = d.as_number();
+        if (x < 0 || x != static_cast<double>(static_cast<int64_t>(x)) || x > 1e9)
+          throw WeightsError("tensor '" + name + "' has an invalid shape");
+        e.shape.push_back(static_cast<int64_t>(x));
+        count *= static_cast<size_t>(x);
+        if (count > (1ull << 32)) throw WeightsError("tensor '" + name + "' is implausibly large");
+      }
+      const auto& off = v.at("data_offsets").as_array();
+      if (off.size() != 2) throw WeightsError("tensor '" + name + "' needs two data_offsets");
+      const double b = off[0].as_number(), en = off[1].as_number();
+      if (b < 0 || en < b || en > 1e15) throw WeightsError("tensor '" + name + "' has invalid data_offsets");
+      e.begin = static_cast<size_t>(b);
+      e.end = static_cast<size_t>(en);
+      if (e.end - e.begin != count * width)
+        throw WeightsError("tensor '" + name + "' has " + std::to_string(e.end - e.begin) + " bytes but shape " +
+                           shape_text(e.shape) + " of " + e.dtype + " needs " + std::to_string(count * width));
+      if (e.end > data_size)
+        throw WeightsError("weights file truncated: tensor '" + name + "' needs bytes [" + std::to_string(e.begin) + ", " +
+                           std::to_string(e.end) + ") but the data section has " + std::to_string(data_size) + " bytes");
+      ranges.emplace_back(e.begin, e.end);
+      st.entries_[name] = std::move(e);
+    }
+  } catch (const InvalidInput& e) {
+    throw WeightsError(std::string("weights file header is malformed: ") + e.what());
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second) throw WeightsError("weights file corrupt: tensor data ranges overlap");
+  st.bytes_ = std::move(bytes);
+  auto digest = st.metadata_.find("sha256");
+  if (digest != st.metadata_.end()) {
+    const std::string actual = sha256_hex(st.bytes_.data() + st.data_offset_, data_size);
+    if (actual != digest->second)
+      throw WeightsError("weights file checksum mismatch (sha256 " + actual.substr(0, 12) + "… expected " +
+                         digest->second.substr(0, 12) + "…): the file is corrupt; download or convert it again");
+  }
+  return st;
+}
+
+SafeTensors SafeTensors::load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw WeightsError("cannot open weights file '" + path + "'");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return from_bytes(std::move(bytes));
+}
+
+std::vector<std::string> SafeTensors::names() const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : entries_) out.push_back(k);
+  return out;
+}
+
+const SafeTensors::Entry& SafeTensors::entry(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) throw WeightsError("weights file has no tensor '" + name + "': wrong or incomplete model file");
+  return it->second;
+}
+
+std::vector<int64_t> SafeTensors::shape(const std::string& name) const { return entry(name).shape; }
+
+std::vector<float> SafeTensors::floats(const std::string& name, const std::vector<int64_t>& expected) const {
+  const Entry& e = entry(name);
+  if (e.shape != expected)
+    throw WeightsError("tensor '" + name + "' has shape " + shape_text(e.shape) + ", expected " + shape_text(expected));
+  const uint8_t* p = bytes_.data() + data_offset_ + e.begin;
+  const size_t width = dtype_size(e.dtype);
+  const size_t n = (e.end - e.begin) / width;
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (e.dtype == "F32") out[i] = read_le<float>(p + 4 * i);
+    else if (e.dtype == "F64") out[i] = static_cast<float>(read_le<double>(p + 8 * i));
+    else throw WeightsError("tensor '" + name + "' is " + e.dtype + ", expected floating point");
+  }
+  return out;
+}
+
+std::vector<int64_t> SafeTensors::ints(const std::string& name) const {
+  const Entry& e = entry(name);
+  const uint8_t* p = bytes_.data() + data_offset_ + e.begin;
+  const size_t width = dtype_size(e.dtype);
+  const size_t n = (e.end - e.begin) / width;
+  std::vector<int64_t> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (e.dtype == "I32") out[i] = read_le<int32_t>(p + 4 * i);
+    else if (e.dtype == "I64") out[i] = read_le<int64_t>(p + 8 * i);
+    else throw WeightsError("tensor '" + name + "' is " + e.dtype + ", expected integers");
+  }
+  return out;
+}
+
+}  // namespace enf

@@ -1,0 +1,39 @@
+// Reader for safetensors files: 8-byte little-endian header length, a JSON header naming each
+// tensor's dtype, shape and byte range, then the raw little-endian data. Every field is checked;
+// a corrupt, truncated or mismatched file raises WeightsError saying what is wrong.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace enf {
+
+class SafeTensors {
+ public:
+  struct Entry {
+    std::string dtype;           // F32, F64, I32 or I64
+    std::vector<int64_t> shape;
+    size_t begin = 0, end = 0;   // byte range within the data section
+  };
+
+  static SafeTensors from_bytes(std::vector<uint8_t> bytes);
+  static SafeTensors load_file(const std::string& path);
+
+  bool has(const std::string& name) const { return entries_.count(name) > 0; }
+  std::vector<std::string> names() const;
+  std::vector<int64_t> shape(const std::string& name) const;
+  // Values as float32 (F64 is narrowed); throws when the tensor is missing or its shape differs.
+  std::vector<float> floats(const std::string& name, const std::vector<int64_t>& expected_shape) const;
+  std::vector<int64_t> ints(const std::string& name) const;  // I32 / I64
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+ private:
+  const Entry& entry(const std::string& name) const;
+  std::vector<uint8_t> bytes_;
+  size_t data_offset_ = 0;
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace enf
