@@ -263,3 +263,28 @@ TEST(Qm9Model, SampleWithRotatedLatentIsTheRotatedSample) {
   o.latent_rotation[0] = 2.0;  // not orthogonal
   EXPECT_THROW(model()->sample(o), enf::InvalidInput);
 }
+
+TEST(Qm9Model, PretrainedDynamicsAreEquivariant) {
+  REQUIRE_MODEL();
+  enf::Rng rng(17);
+  const int M = 11;
+  const auto s = model()->draw_latent(M, rng);
+  for (bool reflect : {false, true}) {
+    const Eigen::Matrix3d Q = random_orthogonal(reflect ? 31 : 32, reflect);
+    const Eigen::Vector3d shift(1.5, -4.0, 2.0);
+    std::vector<int> perm(M);
+    std::iota(perm.begin(), perm.end(), 0);
+    for (int i = M - 1; i > 0; --i) std::swap(perm[i], perm[rng.next_u64() % (i + 1)]);
+    enf::flow::StateVector st(s.size());
+    for (int i = 0; i < M; ++i) {
+      st.segment<3>(i * 9) = Q * s.segment<3>(perm[i] * 9) + shift;
+      st.segment<6>(i * 9 + 3) = s.segment<6>(perm[i] * 9 + 3);
+    }
+    const auto v = model()->velocity(0.4, s);
+    const auto vt = model()->velocity(0.4, st);
+    for (int i = 0; i < M; ++i) {
+      EXPECT_LT((vt.segment<3>(i * 9) - Q * v.segment<3>(perm[i] * 9)).cwiseAbs().maxCoeff(), 1e-4) << "atom " << i;
+      EXPECT_LT((vt.segment<6>(i * 9 + 3) - v.segment<6>(perm[i] * 9 + 3)).cwiseAbs().maxCoeff(), 1e-4) << "atom " << i;
+    }
+  }
+}
