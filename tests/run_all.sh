@@ -9,3 +9,9 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2
 ctest --test-dir build --output-on-failure -j2
+
+# The WebAssembly module, the npm package built from it, and the JS tests (node --test): the API,
+# `npx enf verify` against the golden files, and the packed package in a Vite app in Chromium.
+bash wasm/build.sh
+node web/scripts/build.mjs
+node --test --test-concurrency=1 tests/js/

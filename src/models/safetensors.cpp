@@ -1,6 +1,7 @@
 #include "models/safetensors.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -62,27 +63,31 @@ SafeTensors SafeTensors::from_bytes(std::vector<uint8_t> bytes) {
       e.dtype = v.at("dtype").as_string();
       const size_t width = dtype_size(e.dtype);
       if (!width) throw WeightsError("tensor '" + name + "' has unsupported dtype " + e.dtype);
-      size_t count = 1;
+      // 64-bit arithmetic: size_t is 32 bits on wasm32, where count * width could wrap.
+      uint64_t count = 1;
       for (const auto& d : v.at("shape").as_array()) {
         const double x = d.as_number();
         if (x < 0 || x != static_cast<double>(static_cast<int64_t>(x)) || x > 1e9)
           throw WeightsError("tensor '" + name + "' has an invalid shape");
         e.shape.push_back(static_cast<int64_t>(x));
-        count *= static_cast<size_t>(x);
-        if (count > (1ull << 32)) throw WeightsError("tensor '" + name + "' is implausibly large");
+        count *= static_cast<uint64_t>(x);
+        if (count > (1ull << 31)) throw WeightsError("tensor '" + name + "' is implausibly large");
       }
       const auto& off = v.at("data_offsets").as_array();
       if (off.size() != 2) throw WeightsError("tensor '" + name + "' needs two data_offsets");
       const double b = off[0].as_number(), en = off[1].as_number();
-      if (b < 0 || en < b || en > 1e15) throw WeightsError("tensor '" + name + "' has invalid data_offsets");
+      if (b < 0 || en < b || en > static_cast<double>(data_size) || b != std::floor(b) || en != std::floor(en)) {
+        if (b >= 0 && en >= b && en > static_cast<double>(data_size))
+          throw WeightsError("weights file truncated: tensor '" + name + "' needs bytes [" + std::to_string(uint64_t(b)) +
+                             ", " + std::to_string(uint64_t(en)) + ") but the data section has " +
+                             std::to_string(data_size) + " bytes");
+        throw WeightsError("tensor '" + name + "' has invalid data_offsets");
+      }
       e.begin = static_cast<size_t>(b);
       e.end = static_cast<size_t>(en);
-      if (e.end - e.begin != count * width)
+      if (static_cast<uint64_t>(e.end - e.begin) != count * width)
         throw WeightsError("tensor '" + name + "' has " + std::to_string(e.end - e.begin) + " bytes but shape " +
                            shape_text(e.shape) + " of " + e.dtype + " needs " + std::to_string(count * width));
-      if (e.end > data_size)
-        throw WeightsError("weights file truncated: tensor '" + name + "' needs bytes [" + std::to_string(e.begin) + ", " +
-                           std::to_string(e.end) + ") but the data section has " + std::to_string(data_size) + " bytes");
       ranges.emplace_back(e.begin, e.end);
       st.entries_[name] = std::move(e);
     }

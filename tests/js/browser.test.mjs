@@ -1,0 +1,142 @@
+// The packed tarball, installed into a scratch Vite app made here, builds; loaded in headless
+// Chromium under a Content-Security-Policy without 'unsafe-eval', it samples a molecule.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { test } from 'node:test';
+import { root, skipNoWeights } from './helpers.mjs';
+
+const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const skip = skipNoWeights || (!existsSync(chromium) && `no Chromium at ${chromium}`);
+
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'";
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+function serve(dir) {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = join(dir, path);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    if (!existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = readFileSync(file);
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Length': body.length,
+      'Content-Security-Policy': CSP,
+    });
+    res.end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test('npm pack -> scratch Vite app -> headless Chromium samples a molecule', { skip, timeout: 300_000 }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'enf-vite-'));
+  try {
+    // 1. Pack the package as it would be published.
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: join(root, 'web'), encoding: 'utf8' }));
+    const tarball = join(work, packed[0].filename);
+    const files = packed[0].files.map((f) => f.path);
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/enf_wasm.wasm', 'dist/qm9.safetensors', 'bin/enf.js'])
+      assert.ok(files.includes(f), `${f} missing from the tarball`);
+    assert.ok(!files.some((f) => f.startsWith('src/')), 'sources should not be packed');
+
+    // 2. A scratch app that imports it.
+    const app = join(work, 'app');
+    execFileSync('mkdir', ['-p', join(app, 'src')]);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
+    writeFileSync(
+      join(app, 'index.html'),
+      '<!doctype html><html><head><meta charset="utf-8"><title>enf</title></head><body><pre id="out">loading</pre><script type="module" src="/src/main.js"></script></body></html>',
+    );
+    writeFileSync(
+      join(app, 'src', 'main.js'),
+      `import { loadModel, toXYZ } from 'enf-wasm';
+const out = document.getElementById('out');
+(async () => {
+try {
+  const t0 = performance.now();
+  const marks = []; const model = await loadModel('qm9', { workers: 2, onProgress: (f, p) => marks.push([p.phase, +f.toFixed(2), Math.round(performance.now() - t0)]) });
+  const loadMs = performance.now() - t0;
+  const t1 = performance.now();
+  const [m] = await model.sample({ seed: 1, atoms: 9 });
+  const sampleMs = performance.now() - t1;
+  const frames = [];
+  for await (const f of model.sampleTrajectory({ seed: 1, atoms: 9, frames: 5 })) frames.push(f.t);
+  const xyz = toXYZ(m, 'from the browser');
+  // Cancelling a running solve (this page is not cross-origin isolated, so the worker is replaced).
+  const ac = new AbortController();
+  const cancelled = model.sample({ seed: 2, atoms: 19, signal: ac.signal });
+  setTimeout(() => ac.abort(), 30);
+  const abortName = await cancelled.then(() => 'resolved', (e) => e.name);
+  const [again] = await model.sample({ seed: 1, atoms: 9 });
+  const sameAfterAbort = again.positions.every((v, i) => v === m.positions[i]);
+  window.__result = { timings: model.timings, marks, loadMs, sampleMs, workers: model.workers, formula: m.formula, atoms: m.elements.length,
+    positions: Array.from(m.positions), frames, abortName, sameAfterAbort, xyzLines: xyz.trim().split('\\n').length };
+  model.dispose();
+  out.textContent = 'done';
+} catch (e) {
+  window.__result = { error: String(e && e.stack || e) };
+  out.textContent = 'error';
+}
+})();
+`,
+    );
+    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', tarball], { cwd: app, stdio: 'pipe' });
+
+    // 3. Build with Vite (the repository's copy; no network needed).
+    const { build } = await import('vite');
+    await build({ root: app, logLevel: 'warn', build: { outDir: join(app, 'dist') }, configFile: false });
+    const assets = readdirSync(join(app, 'dist', 'assets'));
+    assert.ok(assets.some((f) => f.endsWith('.wasm')), `no .wasm among ${assets}`);
+    assert.ok(assets.some((f) => f.endsWith('.safetensors')), `no weights among ${assets}`);
+
+    // 4. Serve it with a strict CSP and load it in headless Chromium.
+    const server = await serve(join(app, 'dist'));
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({
+      executablePath: chromium,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      const problems = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      page.on('pageerror', (e) => problems.push(String(e)));
+      page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
+      });
+      await page.goto(`http://127.0.0.1:${server.address().port}/`);
+      await page.waitForFunction(() => window.__result !== undefined, null, { timeout: 120_000 });
+      const r = await page.evaluate(() => window.__result);
+      assert.equal(r.error, undefined, r.error);
+      assert.equal(r.atoms, 9);
+      assert.equal(r.positions.length, 27);
+      assert.ok(r.positions.every(Number.isFinite));
+      assert.match(r.formula, /^[CHNOF0-9]+$/);
+      assert.deepEqual(r.frames, [1, 0.75, 0.5, 0.25, 0]);
+      assert.equal(r.xyzLines, 11);
+      assert.equal(r.abortName, 'AbortError');
+      assert.equal(r.sameAfterAbort, true);
+      assert.deepEqual(problems, []);
+      t.diagnostic(`load progress [phase, fraction, ms]: ${JSON.stringify(r.marks)}; first worker: ${JSON.stringify(r.timings)}`);
+      t.diagnostic(`Chromium: loadModel ${r.loadMs.toFixed(0)} ms (${r.workers} workers), first 9-atom sample ${r.sampleMs.toFixed(0)} ms`);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,123 @@
+// The same seed gives bit-identical molecules in two runs, in two workers and in two model
+// instances; the last trajectory frame equals sample()'s molecule.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadModel } from 'enf-wasm';
+import { sameBits, skipNoWeights } from './helpers.mjs';
+
+let model;
+const progress = [];
+before(async () => {
+  if (!skipNoWeights) model = await loadModel('qm9', { workers: 2, onProgress: (f, d) => progress.push([f, d.phase]) });
+});
+
+test('loadModel reports progress from 0 to 1', { skip: skipNoWeights }, () => {
+  assert.ok(progress.length >= 3);
+  for (let k = 1; k < progress.length; ++k) assert.ok(progress[k][0] >= progress[k - 1][0]);
+  assert.deepEqual(progress.at(-1), [1, 'ready']);
+  assert.ok(model.weights.sha256 && /^[0-9a-f]{64}$/.test(model.weights.sha256));
+  assert.equal(model.weights.metadata.model, 'qm9');
+  assert.equal(model.maxAtoms, 29);
+});
+after(() => model?.dispose());
+
+const opts = { atoms: 12, seed: 7 };
+
+test('the same seed is bit-identical across runs and across workers', { skip: skipNoWeights }, async () => {
+  assert.equal(model.workers, 2);
+  // Two concurrent jobs land on the two idle workers.
+  const [[a], [b]] = await Promise.all([model.sample(opts), model.sample(opts)]);
+  const [c] = await model.sample(opts);
+  for (const m of [b, c]) {
+    assert.deepEqual(m.elements, a.elements);
+    assert.deepEqual(m.charges, a.charges);
+    assert.ok(sameBits(m.positions, a.positions), 'positions differ');
+    assert.equal(m.nfe, a.nfe);
+  }
+  assert.equal(a.elements.length, 12);
+  assert.equal(a.positions.length, 36);
+  assert.ok(a.positions instanceof Float32Array);
+  assert.equal(typeof a.formula, 'string');
+  assert.equal(typeof a.stable, 'boolean');
+  for (const bond of a.bonds) assert.ok(bond.i < bond.j && bond.j < 12 && bond.order >= 1 && bond.order <= 3);
+
+  // A separate model instance (new workers, new module instances) agrees too.
+  const other = await loadModel('qm9', { workers: 1 });
+  try {
+    const [d] = await other.sample(opts);
+    assert.ok(sameBits(d.positions, a.positions));
+  } finally {
+    other.dispose();
+  }
+});
+
+test('count > 1 uses seeds seed, seed + 1, ...', { skip: skipNoWeights }, async () => {
+  const many = await model.sample({ count: 3, atoms: 9, seed: 100 });
+  assert.deepEqual(
+    many.map((m) => m.seed),
+    [100, 101, 102],
+  );
+  const [third] = await model.sample({ atoms: 9, seed: 102 });
+  assert.ok(sameBits(third.positions, many[2].positions));
+});
+
+test('sampled sizes follow p(M) when atoms is absent', { skip: skipNoWeights }, async () => {
+  const ms = await model.sample({ count: 4, seed: 3 });
+  for (const m of ms) assert.ok(m.elements.length >= 1 && m.elements.length <= model.maxAtoms);
+});
+
+test('the last trajectory frame equals sample() for the same seed, frames stream in order', { skip: skipNoWeights }, async () => {
+  const [mol] = await model.sample(opts);
+  const frames = [];
+  const arrival = [];
+  const t0 = performance.now();
+  for await (const f of model.sampleTrajectory({ ...opts, frames: 20 })) {
+    frames.push(f);
+    arrival.push(performance.now() - t0);
+  }
+  assert.equal(frames.length, 20);
+  assert.deepEqual(
+    frames.map((f) => f.index),
+    [...Array(20).keys()],
+  );
+  assert.equal(frames[0].t, 1);
+  assert.equal(frames.at(-1).t, 0);
+  for (let k = 1; k < frames.length; ++k) assert.ok(frames[k].t < frames[k - 1].t);
+  const last = frames.at(-1);
+  assert.deepEqual(last.elements, mol.elements);
+  assert.ok(sameBits(last.positions, mol.positions), 'last frame differs from sample()');
+  // Streaming: frames arrive spread over the solve, not in one batch at its end.
+  const spread = arrival.at(-1) - arrival[0];
+  assert.ok(spread > 0.3 * arrival.at(-1), `first frame at ${arrival[0]} ms, last at ${arrival.at(-1)} ms`);
+});
+
+test('leaving a trajectory loop early cancels it and the model stays usable', { skip: skipNoWeights }, async () => {
+  let n = 0;
+  for await (const f of model.sampleTrajectory({ atoms: 19, seed: 1, frames: 100 })) {
+    assert.equal(f.index, n);
+    if (++n === 3) break;
+  }
+  assert.equal(n, 3);
+  const [m] = await model.sample({ atoms: 5, seed: 1 });
+  assert.equal(m.elements.length, 5);
+});
+
+test('a rotated latent gives the same molecule, rotated (equivariance)', { skip: skipNoWeights }, async () => {
+  const R = [
+    [0, -1, 0],
+    [1, 0, 0],
+    [0, 0, 1],
+  ];
+  const o = { atoms: 9, seed: 11, rtol: 1e-6, atol: 1e-6 };
+  const [[a], [b]] = await Promise.all([model.sample(o), model.sample({ ...o, rotation: R })]);
+  assert.deepEqual(b.elements, a.elements);
+  let worst = 0;
+  for (let i = 0; i < 9; ++i)
+    for (let r = 0; r < 3; ++r) {
+      const ra = R[r][0] * a.positions[3 * i] + R[r][1] * a.positions[3 * i + 1] + R[r][2] * a.positions[3 * i + 2];
+      worst = Math.max(worst, Math.abs(ra - b.positions[3 * i + r]));
+    }
+  assert.ok(worst < 1e-3, `max |R x - x_rot| = ${worst} Å`);
+  await assert.rejects(model.sample({ ...o, rotation: [1, 2, 3, 4, 5, 6, 7, 8, 9] }), /orthogonal/);
+  await assert.rejects(model.sample({ ...o, rotation: [1, 0, 0] }), /9 numbers/);
+});

@@ -1,0 +1,457 @@
+// The package's API, independent of the platform: loadModel() and the model's methods. The browser
+// entry (index.ts) and the Node entry (node.ts) bind it to Web Workers or worker_threads.
+import { hillFormula } from './chem-tables.js';
+import { AbortError, DisposedError, EnfError, InvalidInputError, errorFromRecord } from './errors.js';
+import { WorkerPool, type WorkerFactory } from './pool.js';
+import type { FrameMessage } from './protocol.js';
+import type {
+  Bond,
+  ElementSymbol,
+  Frame,
+  LoadProgress,
+  Molecule,
+  MoleculeInput,
+  ScoreOptions,
+  ScoreResult,
+  SampleOptions,
+  StabilityResult,
+  TrajectoryOptions,
+  VerifyCheck,
+  VerifyOptions,
+} from './types.js';
+import { readWeightsHeader, type WeightsInfo } from './weights.js';
+import { instantiate, type EnfModuleFactory, type EnfWasmModule, type Fallible } from './wasm-module.js';
+
+/** Where the platform entry points find things. */
+export interface Platform {
+  workerFactory: WorkerFactory;
+  /** Compiles enf_wasm.wasm (once per page or process). */
+  compileWasm(): Promise<WebAssembly.Module>;
+  /** The Emscripten factory, for the main-thread helper instance. */
+  loadFactory(): Promise<EnfModuleFactory>;
+  /** Logical cores. */
+  concurrency(): number;
+  /** Whether SharedArrayBuffer exists here (Node; cross-origin-isolated pages). */
+  sharedMemory(): boolean;
+  /** Reads a URL (and, in Node, a file path). */
+  readSource(source: string | URL, onBytes: (loaded: number, total: number) => void, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Bundled models by name: where the file is. */
+  bundled: Record<string, () => URL>;
+}
+
+export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob;
+
+export interface LoadOptions {
+  /**
+   * Called as the weights download and the workers start: `fraction` runs from 0 to 1 (the
+   * download is most of it); `detail` says which phase and how far.
+   */
+  onProgress?: (fraction: number, detail: LoadProgress) => void;
+  /** Number of workers (default: the machine's logical cores, at most 16). */
+  workers?: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_TOL = 1e-4;
+const MAX_SEED = 2 ** 53;
+
+function integer(name: string, v: unknown, lo: number, hi: number, def?: number): number {
+  if (v === undefined || v === null) {
+    if (def === undefined) throw new InvalidInputError(`${name} is required (an integer in [${lo}, ${hi}])`);
+    return def;
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new InvalidInputError(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  return v;
+}
+
+function tolerance(name: string, v: unknown): number {
+  if (v === undefined || v === null) return DEFAULT_TOL;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1)
+    throw new InvalidInputError(`${name} must be a number in (0, 1), got ${String(v)}`);
+  return v;
+}
+
+/** A 3x3 orthogonal matrix as 9 row-major numbers (the core checks orthogonality), or an empty array. */
+function rotationOption(r: ArrayLike<number> | ReadonlyArray<ArrayLike<number>> | undefined): number[] {
+  if (r === undefined || r === null) return [];
+  const rows = r as ArrayLike<unknown>;
+  const flat =
+    rows.length === 3 && typeof rows[0] === 'object'
+      ? Array.from(rows as ArrayLike<ArrayLike<number>>, (row) => Array.from(row, Number)).flat()
+      : Array.from(r as ArrayLike<number>, Number);
+  if (flat.length !== 9) throw new InvalidInputError('rotation must be a 3x3 matrix: 9 numbers row-major, or 3 rows of 3');
+  return flat;
+}
+
+/** Elements and flat positions of a molecule given with flat or nested positions (the core checks the rest). */
+export function moleculeArrays(m: MoleculeInput): { elements: Array<string | number>; positions: Float64Array } {
+  if (!m || typeof m !== 'object' || !m.elements || !m.positions || typeof m.elements === 'string')
+    throw new InvalidInputError('a molecule needs `elements` (symbols or atomic numbers) and `positions` (Å)');
+  const elements = Array.from(m.elements);
+  const M = elements.length;
+  const p = m.positions as ArrayLike<unknown>;
+  let positions: Float64Array;
+  if (p.length > 0 && typeof p[0] === 'object' && p[0] !== null) {
+    const rows = p as ArrayLike<ArrayLike<number>>;
+    if (rows.length !== M)
+      throw new InvalidInputError(`the molecule has ${M} elements but ${rows.length} position rows; give one [x, y, z] per atom`);
+    positions = new Float64Array(3 * M);
+    for (let i = 0; i < M; ++i) {
+      if (rows[i].length !== 3) throw new InvalidInputError(`position row ${i} has ${rows[i].length} numbers; give [x, y, z]`);
+      for (let d = 0; d < 3; ++d) positions[3 * i + d] = Number(rows[i][d]);
+    }
+  } else {
+    positions = Float64Array.from(p as ArrayLike<number>, Number);
+    if (positions.length !== 3 * M)
+      throw new InvalidInputError(
+        `positions hold ${positions.length} numbers but ${M} atoms need ${3 * M} (x, y, z per atom, Å)`,
+      );
+  }
+  return { elements, positions };
+}
+
+function frameFromMessage(f: FrameMessage): Frame {
+  return { index: f.index, t: f.t, elements: f.elements as ElementSymbol[], positions: f.positions };
+}
+
+/** The pretrained QM9 E-NF, running in a pool of workers. */
+export class EnfModel {
+  /** The largest molecule the model handles (29 atoms for QM9). */
+  readonly maxAtoms: number;
+  /** The weights file's size, SHA-256 and metadata (configuration, license). */
+  readonly weights: WeightsInfo;
+  private pool: WorkerPool | null;
+  /** How long the first worker took to instantiate the module and to load the weights, ms. */
+  timings: { workerInstantiateMs: number; workerLoadMs: number } = { workerInstantiateMs: 0, workerLoadMs: 0 };
+
+  /** @internal use loadModel() */
+  constructor(pool: WorkerPool, maxAtoms: number, weights: WeightsInfo) {
+    this.pool = pool;
+    this.maxAtoms = maxAtoms;
+    this.weights = weights;
+  }
+
+  /** Number of workers in the pool. */
+  get workers(): number {
+    return this.pool?.workers ?? 0;
+  }
+
+  private live(): WorkerPool {
+    if (!this.pool) throw new DisposedError();
+    return this.pool;
+  }
+
+  /** Samples `count` molecules (seeds seed, seed + 1, ...), spread over the pool. */
+  async sample(options: SampleOptions): Promise<Molecule[]> {
+    const pool = this.live();
+    const o = options ?? ({} as SampleOptions);
+    const count = integer('count', o.count, 1, 1_000_000, 1);
+    const atoms = integer('atoms', o.atoms, 0, this.maxAtoms, 0);
+    const seed = integer('seed', o.seed, 0, MAX_SEED);
+    if (seed + count - 1 > MAX_SEED) throw new InvalidInputError(`seed + count - 1 must not exceed 2^53`);
+    const rtol = tolerance('rtol', o.rtol);
+    const atol = tolerance('atol', o.atol);
+    const rotation = rotationOption(o.rotation);
+    if (o.signal?.aborted) throw new AbortError();
+    // One job per molecule; on failure the others are cancelled.
+    const inner = new AbortController();
+    const forward = () => inner.abort(o.signal?.reason);
+    o.signal?.addEventListener('abort', forward, { once: true });
+    try {
+      const jobs = Array.from({ length: count }, (_, k) =>
+        pool.run({ op: 'sample', atoms, seed: seed + k, rtol, atol, rotation }, { signal: inner.signal }),
+      );
+      try {
+        return (await Promise.all(jobs)) as Molecule[];
+      } catch (e) {
+        inner.abort();
+        await Promise.allSettled(jobs);
+        throw e;
+      }
+    } finally {
+      o.signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  /**
+   * Streams the sampling trajectory: an async iterable that yields each frame as the solver
+   * reaches it (t from 1 to 0). The last frame equals `sample({ seed, atoms })`'s molecule.
+   * Leaving the loop early (break) cancels the solve.
+   */
+  sampleTrajectory(options: TrajectoryOptions): AsyncIterable<Frame> {
+    const pool = this.live();
+    const o = options ?? ({} as TrajectoryOptions);
+    const atoms = integer('atoms', o.atoms, 0, this.maxAtoms, 0);
+    const seed = integer('seed', o.seed, 0, MAX_SEED);
+    const frames = integer('frames', o.frames, 2, 10000, 50);
+    const rtol = tolerance('rtol', o.rtol);
+    const atol = tolerance('atol', o.atol);
+    const rotation = rotationOption(o.rotation);
+    let started = false;
+    return {
+      [Symbol.asyncIterator](): AsyncIterator<Frame> {
+        if (started) throw new InvalidInputError('a trajectory can be iterated once; call sampleTrajectory again');
+        started = true;
+        const inner = new AbortController();
+        const forward = () => inner.abort(o.signal?.reason);
+        if (o.signal?.aborted) inner.abort(o.signal.reason);
+        else o.signal?.addEventListener('abort', forward, { once: true });
+        const buffer: Frame[] = [];
+        let finished = false;
+        let failure: unknown = null;
+        let wake: (() => void) | null = null;
+        const notify = () => {
+          const w = wake;
+          wake = null;
+          w?.();
+        };
+        const job = pool.run(
+          { op: 'trajectory', atoms, seed, frames, rtol, atol, rotation },
+          {
+            signal: inner.signal,
+            onFrame: (f) => {
+              buffer.push(frameFromMessage(f));
+              notify();
+            },
+          },
+        );
+        job.then(
+          () => {
+            finished = true;
+            notify();
+          },
+          (e) => {
+            failure = e;
+            finished = true;
+            notify();
+          },
+        );
+        const cleanup = () => o.signal?.removeEventListener('abort', forward);
+        return {
+          async next(): Promise<IteratorResult<Frame>> {
+            for (;;) {
+              if (buffer.length) return { value: buffer.shift()!, done: false };
+              if (failure) {
+                cleanup();
+                throw failure;
+              }
+              if (finished) {
+                cleanup();
+                return { value: undefined, done: true };
+              }
+              await new Promise<void>((r) => (wake = r));
+            }
+          },
+          async return(): Promise<IteratorResult<Frame>> {
+            cleanup();
+            if (!finished) inner.abort();
+            job.catch(() => {});
+            return { value: undefined, done: true };
+          },
+        };
+      },
+    };
+  }
+
+  /** log p(x, h, M) of a molecule (or XYZ text) in nats, with its terms. */
+  async score(input: MoleculeInput | string, options: ScoreOptions = {}): Promise<ScoreResult> {
+    const pool = this.live();
+    const o = options ?? {};
+    const trace = o.trace ?? 'hutchinson';
+    if (trace !== 'exact' && trace !== 'hutchinson')
+      throw new InvalidInputError(`trace must be 'exact' or 'hutchinson', got '${String(trace)}'`);
+    const probes = integer('probes', o.probes, 1, 1024, 1);
+    const samples = integer('samples', o.samples, 1, 1000, 1);
+    const seed = integer('seed', o.seed, 0, MAX_SEED, 0);
+    const rtol = tolerance('rtol', o.rtol);
+    const atol = tolerance('atol', o.atol);
+    let arrays: { elements: Array<string | number>; positions: Float64Array } | null = null;
+    let xyz = '';
+    if (typeof input === 'string') xyz = input;
+    else arrays = moleculeArrays(input);
+    const onProgress = o.onProgress;
+    return (await pool.run(
+      {
+        op: 'score',
+        elements: arrays?.elements ?? [],
+        positions: arrays?.positions ?? new Float64Array(0),
+        xyz,
+        trace,
+        probes,
+        samples,
+        seed,
+        rtol,
+        atol,
+        progress: !!onProgress,
+      },
+      { signal: o.signal, onProgress },
+    )) as ScoreResult;
+  }
+
+  /**
+   * Recomputes golden reference cases (../shared/golden/*.json) and reports each quantity's
+   * largest absolute error against the core's tolerance.
+   */
+  async verify(goldenJson: string, options: VerifyOptions = {}): Promise<VerifyCheck[]> {
+    const pool = this.live();
+    if (typeof goldenJson !== 'string') throw new InvalidInputError('verify takes the text of a golden JSON file');
+    const rtol = options.rtol ?? 1e-7;
+    const atol = options.atol ?? 1e-7;
+    return (await pool.run({ op: 'verify', json: goldenJson, rtol, atol }, { signal: options.signal })) as VerifyCheck[];
+  }
+
+  /** Stops the workers and frees their memory; pending calls reject with DisposedError. */
+  dispose(): void {
+    this.pool?.dispose();
+    this.pool = null;
+  }
+
+  /** @internal for benchmarks and tests */
+  _run(payload: Parameters<WorkerPool['run']>[0], options?: Parameters<WorkerPool['run']>[1]): Promise<unknown> {
+    return this.live().run(payload, options);
+  }
+}
+
+async function sourceBytes(
+  platform: Platform,
+  source: ModelSource,
+  report: (p: LoadProgress) => void,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  if (typeof source === 'string' && Object.hasOwn(platform.bundled, source)) {
+    const url = platform.bundled[source]();
+    return platform.readSource(url, (loaded, total) => report({ phase: 'download', loaded, total }), signal);
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    return platform.readSource(source, (loaded, total) => report({ phase: 'download', loaded, total }), signal);
+  }
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  throw new InvalidInputError(
+    "loadModel's source must be a bundled model name ('qm9'), a URL, a file path (Node), bytes (ArrayBuffer / Uint8Array) or a Blob",
+  );
+}
+
+/** Loads a model: downloads and checks the weights, then starts the worker pool. */
+export async function loadModelWith(platform: Platform, source: ModelSource = 'qm9', options: LoadOptions = {}): Promise<EnfModel> {
+  // Overall fraction: download 0 -> 0.8, then the first worker 0.8 -> 0.95, ready = 1.
+  const fraction = (p: LoadProgress) => {
+    const part = p.total > 0 ? Math.min(1, p.loaded / p.total) : 0;
+    if (p.phase === 'download') return 0.8 * part;
+    if (p.phase === 'compile') return 0.8;
+    if (p.phase === 'workers') return p.loaded >= 1 ? 0.95 : 0.8;
+    return 1;
+  };
+  let last = -1;
+  const report = (p: LoadProgress) => {
+    const f = fraction(p);
+    if (p.phase === 'workers' && last >= 1) return; // background workers after ready: not progress
+    last = Math.max(last, f);
+    try {
+      options.onProgress?.(last, p);
+    } catch {
+      // a progress callback must not break loading
+    }
+  };
+  const workers = integer('workers', options.workers, 1, 256, Math.max(1, Math.min(16, platform.concurrency())));
+  // Everything that can overlap does: the wasm compiles, the first worker's script loads and the
+  // weights download at the same time.
+  const compiled = platform.compileWasm();
+  compiled.catch(() => {});
+  const helperReady = loadHelper(platform);
+  helperReady.catch(() => {});
+  const pool = new WorkerPool(platform.workerFactory, workers, platform.sharedMemory());
+  try {
+    const bytes = await sourceBytes(platform, source, report, options.signal);
+    const info = readWeightsHeader(bytes);
+    report({ phase: 'compile', loaded: bytes.length, total: bytes.length });
+    const module = await compiled;
+    if (options.signal?.aborted) throw new AbortError();
+    const [started] = await Promise.all([
+      pool.start({ module, weights: bytes }, (ready, total) => report({ phase: 'workers', loaded: ready, total })),
+      helperReady,
+    ]);
+    report({ phase: 'ready', loaded: 1, total: 1 });
+    const model = new EnfModel(pool, started.maxAtoms, info);
+    model.timings = { workerInstantiateMs: started.instantiateMs, workerLoadMs: started.loadMs };
+    return model;
+  } catch (e) {
+    pool.dispose();
+    throw e;
+  }
+}
+
+// ---- helpers on a main-thread module instance (light work: parsing, formatting, valence checks)
+
+let helper: EnfWasmModule | null = null;
+let helperLoading: Promise<EnfWasmModule> | null = null;
+
+/** Instantiates the main-thread helper module (once); loadModel() does this too. */
+export function loadHelper(platform: Platform): Promise<EnfWasmModule> {
+  if (helper) return Promise.resolve(helper);
+  if (!helperLoading) {
+    helperLoading = Promise.all([platform.loadFactory(), platform.compileWasm()])
+      .then(([f, m]) => instantiate(f, m))
+      .then((mod) => (helper = mod));
+    helperLoading.catch(() => (helperLoading = null));
+  }
+  return helperLoading;
+}
+
+function helperModule(): EnfWasmModule {
+  if (!helper)
+    throw new EnfError(
+      'the WebAssembly module is not loaded yet: await loadModel() (or ready()) before calling parseXYZ, toXYZ, toSDF or stability',
+    );
+  return helper;
+}
+
+function unwrap<T>(r: Fallible<T>): T {
+  if (r.error) throw errorFromRecord(r.error);
+  return r as T;
+}
+
+export function chemHelpers(platform: Platform) {
+  return {
+    /** Resolves when the helpers below can run (loadModel() waits for this too). */
+    async ready(): Promise<void> {
+      await loadHelper(platform);
+    },
+    /** Parses XYZ text (first frame) into elements and flat positions (Å). */
+    parseXYZ(text: string): { elements: ElementSymbol[]; positions: Float64Array } {
+      if (typeof text !== 'string') throw new InvalidInputError('parseXYZ takes the text of an XYZ file');
+      const r = unwrap(helperModule().parseXyz(text, 100000));
+      return { elements: r.elements as ElementSymbol[], positions: r.positions };
+    },
+    /** XYZ text of a molecule. */
+    toXYZ(molecule: MoleculeInput, comment = ''): string {
+      const { elements, positions } = moleculeArrays(molecule);
+      return unwrap(helperModule().toXyz(elements, positions, String(comment))).text;
+    },
+    /** SDF (V2000) text of a molecule, with bonds inferred from distances. */
+    toSDF(molecule: MoleculeInput, title = ''): string {
+      const { elements, positions } = moleculeArrays(molecule);
+      return unwrap(helperModule().toSdf(elements, positions, String(title))).text;
+    },
+    /** Bonds the QM9 bond-length rule infers from interatomic distances (i < j, order 1 to 3). */
+    bonds(molecule: MoleculeInput): Bond[] {
+      const { elements, positions } = moleculeArrays(molecule);
+      const flat = unwrap(helperModule().bonds(elements, positions)).bonds;
+      const out: Bond[] = [];
+      for (let k = 0; k + 2 < flat.length; k += 3) out.push({ i: flat[k], j: flat[k + 1], order: flat[k + 2] });
+      return out;
+    },
+    /** Per-atom valence check of a molecule (the paper's atom and molecule stability). */
+    stability(molecule: MoleculeInput): StabilityResult {
+      const { elements, positions } = moleculeArrays(molecule);
+      const r = unwrap(helperModule().stability(elements, positions));
+      return { atomStable: Array.from(r.atomStable, (x) => x !== 0), stableAtoms: r.stableAtoms, stable: r.stable };
+    },
+    /** Hill formula of a list of element symbols. */
+    formula(elements: readonly string[]): string {
+      return hillFormula(elements);
+    },
+  };
+}

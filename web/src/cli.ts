@@ -1,0 +1,275 @@
+// enf: the package's command-line front end (sample, trajectory, score, verify, bench), running the
+// WebAssembly build in worker_threads. Output formats match the native `enf` and `enf_bench`.
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { EnfError, InvalidInputError } from './errors.js';
+import { formatE, formatF, formatG, jsonNumber, padRight } from './format.js';
+import { firstTestMolecule } from './npz.js';
+import { loadModel, toSDF, toXYZ, type EnfModel } from './node.js';
+import type { Molecule, VerifyCheck } from './types.js';
+
+const USAGE = `enf: E(n) equivariant normalizing flow on QM9 (WebAssembly build, Node)
+
+usage:
+  enf sample     [--atoms M] [--seed S] [--count C] [--rtol R] [--atol A] [--format xyz|sdf|json]
+  enf trajectory [--atoms M] [--seed S] [--frames F] [--rtol R] [--atol A]     (multi-frame XYZ)
+  enf score FILE.xyz [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
+  enf verify GOLDEN.json... [--rtol R] [--atol A]
+  enf bench [--data QM9_TEST.npz] [--quick] [--no-exact] [--pool N [--pool-only]]
+common options:
+  --weights PATH   QM9 weights (.safetensors; default: the model bundled with the package)
+  --workers N      size of the worker pool (default: the machine's cores)
+  --out PATH       write the result to PATH instead of standard output
+M = 0 or absent draws the atom count from p(M). Positions are in Angstrom, log-likelihoods in nats.
+`;
+
+const FLAGS = new Set(['quick', 'no-exact', 'pool-only']);
+
+class Args {
+  command = '';
+  positional: string[] = [];
+  options = new Map<string, string>();
+  constructor(argv: string[]) {
+    if (argv.length === 0) return;
+    this.command = argv[0];
+    for (let i = 1; i < argv.length; ++i) {
+      const s = argv[i];
+      if (s.startsWith('--')) {
+        const key = s.slice(2);
+        if (FLAGS.has(key)) {
+          this.options.set(key, 'true');
+          continue;
+        }
+        if (i + 1 >= argv.length) throw new InvalidInputError(`option ${s} needs a value`);
+        this.options.set(key, argv[++i]);
+      } else {
+        this.positional.push(s);
+      }
+    }
+  }
+  get(k: string, def: string): string {
+    return this.options.get(k) ?? def;
+  }
+  has(k: string): boolean {
+    return this.options.has(k);
+  }
+  number(k: string, def: number): number {
+    const s = this.options.get(k);
+    if (s === undefined) return def;
+    const v = Number(s);
+    if (s.trim() === '' || !Number.isFinite(v)) throw new InvalidInputError(`--${k} expects a number, got '${s}'`);
+    return v;
+  }
+  integer(k: string, def: number, lo: number, hi: number): number {
+    const v = this.number(k, def);
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new InvalidInputError(`--${k} expects an integer in [${lo}, ${hi}]`);
+    return v;
+  }
+}
+
+interface Output {
+  write(s: string): void;
+  close(): Promise<void>;
+}
+
+function output(path: string): Output {
+  if (!path) return { write: (s) => void process.stdout.write(s), close: async () => {} };
+  let stream: WriteStream;
+  try {
+    stream = createWriteStream(path);
+  } catch {
+    throw new InvalidInputError(`cannot write '${path}'`);
+  }
+  return {
+    write: (s) => void stream.write(s),
+    close: () => new Promise((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+  };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new InvalidInputError(`cannot open '${path}'`);
+  }
+}
+
+function moleculeJson(m: Molecule): string {
+  return (
+    `{"elements":[${m.elements.map((e) => `"${e}"`).join(',')}],"charges":[${m.charges.join(',')}],` +
+    `"positions":[${Array.from(m.positions, (v) => jsonNumber(v)).join(',')}],"stable_atoms":${m.stableAtoms},` +
+    `"stable":${m.stable},"nfe":${m.nfe}}`
+  );
+}
+
+async function cmdSample(a: Args, model: EnfModel, out: Output): Promise<number> {
+  const atoms = a.integer('atoms', 0, 0, model.maxAtoms);
+  const seed = a.integer('seed', 0, 0, 2 ** 53);
+  const count = a.integer('count', 1, 1, 100000);
+  const format = a.get('format', 'xyz');
+  if (!['xyz', 'sdf', 'json'].includes(format)) throw new InvalidInputError('--format must be xyz, sdf or json');
+  const molecules = await model.sample({ count, atoms, seed, rtol: a.number('rtol', 1e-4), atol: a.number('atol', 1e-4) });
+  if (format === 'json') out.write('[');
+  for (const [k, m] of molecules.entries()) {
+    const title = `enf sample seed=${m.seed} stable=${m.stable ? 'yes' : 'no'} nfe=${m.nfe}`;
+    if (format === 'xyz') out.write(toXYZ(m, title));
+    if (format === 'sdf') out.write(toSDF(m, title));
+    if (format === 'json') out.write((k ? ',' : '') + moleculeJson(m));
+  }
+  if (format === 'json') out.write(']\n');
+  return 0;
+}
+
+async function cmdTrajectory(a: Args, model: EnfModel, out: Output): Promise<number> {
+  const atoms = a.integer('atoms', 0, 0, model.maxAtoms);
+  const seed = a.integer('seed', 0, 0, 2 ** 53);
+  const frames = a.integer('frames', 50, 2, 10000);
+  for await (const f of model.sampleTrajectory({ atoms, seed, frames, rtol: a.number('rtol', 1e-4), atol: a.number('atol', 1e-4) }))
+    out.write(toXYZ(f, `frame ${f.index} t=${jsonNumber(f.t)}`));
+  return 0;
+}
+
+async function cmdScore(a: Args, model: EnfModel, out: Output): Promise<number> {
+  if (a.positional.length !== 1) throw new InvalidInputError('score takes one XYZ file');
+  const trace = a.get('trace', 'hutchinson');
+  if (trace !== 'exact' && trace !== 'hutchinson') throw new InvalidInputError('--trace must be exact or hutchinson');
+  const r = await model.score(readText(a.positional[0]), {
+    trace,
+    probes: a.integer('probes', 1, 1, 1024),
+    samples: a.integer('samples', 1, 1, 1000),
+    seed: a.integer('seed', 0, 0, 2 ** 53),
+    rtol: a.number('rtol', 1e-4),
+    atol: a.number('atol', 1e-4),
+  });
+  out.write(
+    `{"log_likelihood":${jsonNumber(r.logLikelihood)},"per_atom":${jsonNumber(r.perAtom)},"stderr":${jsonNumber(r.stderr)},` +
+      `"terms":{"log_pz":${jsonNumber(r.terms.logPz)},"delta_logp":${jsonNumber(r.terms.deltaLogp)},` +
+      `"log_q":${jsonNumber(r.terms.logQ)},"log_pM":${jsonNumber(r.terms.logPM)}},"atoms":${r.atoms},"nfe":${r.nfe},` +
+      `"trace":"${trace}","units":"nats","ms":${jsonNumber(r.ms)}}\n`,
+  );
+  return 0;
+}
+
+/** One line per check, exactly as the native `enf verify` prints it. */
+export function verifyLine(c: VerifyCheck): string {
+  return (
+    `${padRight(c.pass ? 'ok' : 'FAIL', 4)} ${padRight(c.caseName, 40)} ${padRight(c.quantity, 24)} ` +
+    `max_abs_err ${formatE(c.maxAbsError, 3)}  tol ${formatE(c.tolerance, 0)}\n`
+  );
+}
+
+async function cmdVerify(a: Args, model: EnfModel, out: Output): Promise<number> {
+  if (a.positional.length === 0) throw new InvalidInputError('verify takes one or more golden JSON files');
+  const rtol = a.number('rtol', 1e-7);
+  const atol = a.number('atol', 1e-7);
+  // Files run in parallel on the pool; lines print in the order given.
+  const results = await Promise.all(a.positional.map((p) => model.verify(readText(p), { rtol, atol })));
+  let ok = true;
+  for (const checks of results)
+    for (const c of checks) {
+      out.write(verifyLine(c));
+      ok &&= c.pass;
+    }
+  out.write(ok ? 'verify: all cases within tolerance\n' : 'verify: FAILED\n');
+  return ok ? 0 : 1;
+}
+
+interface BenchValue {
+  atoms: number;
+  nfe_ms: number;
+  sample_ms: number;
+  sample_nfe: number;
+  score_hutch_ms: number;
+  score_hutch_nfe: number;
+  exact: { ms: number; nfe: number; ll: number } | null;
+}
+
+async function cmdBench(a: Args, weights: string): Promise<number> {
+  const data = a.get('data', '../shared/data/qm9_test.npz');
+  const molecule = firstTestMolecule(data, 19);
+  const poolSize = a.has('pool') ? a.integer('pool', 2, 2, 256) : 0;
+  const out = output(a.get('out', ''));
+  if (!a.has('pool-only')) {
+    // Single-thread figures, measured inside one worker exactly as bench_native.cpp measures them.
+    const model = await loadModel(weights, { workers: 1 });
+    try {
+      const b = (await model._run({
+        op: 'bench',
+        elements: molecule.elements,
+        positions: molecule.positions,
+        quick: a.has('quick'),
+        exact: !a.has('no-exact'),
+      })) as BenchValue;
+      const fixed6 = (v: number) => formatF(v, 6);
+      out.write(
+        `{"runtime":"wasm-node","atoms":${b.atoms},"threads":1,"rtol":${formatG(1e-4)},"atol":${formatG(1e-4)},` +
+          `"nfe_ms":${formatF(b.nfe_ms, 4)},"sample_ms":${formatF(b.sample_ms, 2)},"sample_nfe":${formatG(b.sample_nfe)},` +
+          `"score_hutch_ms":${formatF(b.score_hutch_ms, 2)},"score_hutch_nfe":${formatG(b.score_hutch_nfe)},` +
+          `"score_exact_ms":${b.exact ? fixed6(b.exact.ms) : 'null'},"score_exact_nfe":${b.exact ? fixed6(b.exact.nfe) : 'null'},` +
+          `"score_exact_log_likelihood":${b.exact ? fixed6(b.exact.ll) : 'null'}}\n`,
+      );
+    } finally {
+      model.dispose();
+    }
+  }
+  if (poolSize) {
+    // Throughput of 1 worker against `poolSize` workers on the same batch of 19-atom molecules.
+    const count = a.has('quick') ? 2 * poolSize : 4 * poolSize;
+    const rates: number[] = [];
+    const loadMs: number[] = [];
+    for (const workers of [1, poolSize]) {
+      const t0 = performance.now();
+      const model = await loadModel(weights, { workers });
+      loadMs.push(performance.now() - t0);
+      try {
+        await model.sample({ count: workers, atoms: 19, seed: 1000 }); // warm every worker
+        const t1 = performance.now();
+        await model.sample({ count, atoms: 19, seed: 0 });
+        rates.push(count / ((performance.now() - t1) / 1000));
+      } finally {
+        model.dispose();
+      }
+    }
+    out.write(
+      `{"runtime":"wasm-node","pool":[1,${poolSize}],"molecules":${count},"atoms":19,` +
+        `"molecules_per_s":[${rates.map((r) => formatF(r, 3)).join(',')}],"speedup":${formatF(rates[1] / rates[0], 3)},` +
+        `"load_ms":[${loadMs.map((v) => formatF(v, 1)).join(',')}]}\n`,
+    );
+  }
+  await out.close();
+  return 0;
+}
+
+/** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let model: EnfModel | null = null;
+  try {
+    const a = new Args(argv);
+    if (!a.command || ['help', '--help', '-h'].includes(a.command)) {
+      process.stdout.write(USAGE);
+      return a.command ? 0 : 2;
+    }
+    const commands = ['sample', 'trajectory', 'score', 'verify', 'bench'];
+    if (!commands.includes(a.command)) {
+      process.stderr.write(`enf: unknown command '${a.command}'\n${USAGE}`);
+      return 2;
+    }
+    const weights = a.get('weights', 'qm9');
+    if (a.command === 'bench') return await cmdBench(a, weights);
+    const workers = a.has('workers') ? a.integer('workers', 1, 1, 256) : undefined;
+    model = await loadModel(weights, { workers });
+    const out = output(a.get('out', ''));
+    let code = 2;
+    if (a.command === 'sample') code = await cmdSample(a, model, out);
+    if (a.command === 'trajectory') code = await cmdTrajectory(a, model, out);
+    if (a.command === 'score') code = await cmdScore(a, model, out);
+    if (a.command === 'verify') code = await cmdVerify(a, model, out);
+    await out.close();
+    return code;
+  } catch (e) {
+    if (e instanceof EnfError) process.stderr.write(`enf: ${e.message}\n`);
+    else process.stderr.write(`enf: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  } finally {
+    model?.dispose();
+  }
+}

@@ -1,0 +1,315 @@
+// A pool of workers, each with its own WebAssembly instance and its own copy of the model.
+// Jobs queue until a worker is idle; an AbortSignal cancels a queued job at once and a running one
+// at the solver's next step; a worker that dies rejects its job and is replaced.
+import {
+  AbortError,
+  DisposedError,
+  EnfError,
+  WorkerCrashedError,
+  errorFromRecord,
+  type ErrorRecord,
+} from './errors.js';
+import type { FrameMessage, JobPayload, Reply, Request } from './protocol.js';
+
+/** What the pool needs from a worker (a Web Worker or a worker_threads Worker). */
+export interface WorkerPort {
+  post(message: Request, transfer?: Transferable[]): void;
+  terminate(): void;
+  /** Node: let an idle worker not keep the process alive. */
+  setBusy(busy: boolean): void;
+}
+
+export type WorkerFactory = (onReply: (reply: Reply) => void, onCrash: (message: string) => void) => WorkerPort;
+
+export interface JobOptions {
+  signal?: AbortSignal;
+  transfer?: Transferable[];
+  onFrame?: (frame: FrameMessage) => void;
+  onProgress?: (fraction: number) => void;
+}
+
+interface Job {
+  id: number;
+  payload: JobPayload;
+  options: JobOptions;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  settled: boolean;
+  slot: Slot | null;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  port: WorkerPort;
+  state: 'starting' | 'idle' | 'busy' | 'dead';
+  job: Job | null;
+  initId: number;
+  cancel: Int32Array | null;
+  cancelBuffer: SharedArrayBuffer | null;
+}
+
+export interface PoolInit {
+  module: WebAssembly.Module;
+  weights: Uint8Array;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  const detail = r instanceof Error && r.name !== 'AbortError' ? `: ${r.message}` : '';
+  return new AbortError(`the operation was aborted${detail}`, { cause: r });
+}
+
+export class WorkerPool {
+  private slots: Slot[] = [];
+  private queue: Job[] = [];
+  private nextId = 1;
+  private disposed = false;
+  private readonly size: number;
+  /** Replacements started after crashes; bounded so a crash loop cannot spin forever. */
+  private respawns = 0;
+
+  private init: PoolInit | null = null;
+  /** Workers created before the module and weights are ready, so their scripts load meanwhile. */
+  private early: Slot[] = [];
+
+  constructor(
+    private readonly factory: WorkerFactory,
+    size: number,
+    private readonly sharedMemory: boolean,
+  ) {
+    this.size = Math.max(1, Math.floor(size));
+    this.early.push(this.createSlot());
+  }
+
+  get workers(): number {
+    return this.size;
+  }
+
+  /** Starts one worker and resolves with its init result; then starts the others in the background. */
+  async start(
+    init: PoolInit,
+    onWorkerReady?: (ready: number, total: number) => void,
+  ): Promise<{ maxAtoms: number; instantiateMs: number; loadMs: number }> {
+    this.init = init;
+    const first = this.spawn();
+    const info = (await this.waitReady(first)) as { maxAtoms: number; instantiateMs: number; loadMs: number };
+    let ready = 1;
+    onWorkerReady?.(ready, this.size);
+    for (let k = 1; k < this.size; ++k) {
+      const slot = this.spawn();
+      this.waitReady(slot).then(
+        () => onWorkerReady?.(++ready, this.size),
+        () => {},
+      );
+    }
+    return info;
+  }
+
+  run(payload: JobPayload, options: JobOptions = {}): Promise<unknown> {
+    if (this.disposed) return Promise.reject(new DisposedError());
+    if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
+    return new Promise((resolve, reject) => {
+      const job: Job = { id: this.nextId++, payload, options, resolve, reject, settled: false, slot: null };
+      if (options.signal) {
+        job.onAbort = () => this.abort(job);
+        options.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const slot of this.early) slot.port.terminate();
+    this.early = [];
+    for (const job of this.queue) this.settle(job, new DisposedError());
+    this.queue = [];
+    for (const slot of this.slots) {
+      if (slot.job) this.settle(slot.job, new DisposedError());
+      slot.state = 'dead';
+      slot.port.terminate();
+    }
+    this.slots = [];
+  }
+
+  private pendingInits = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+
+  private waitReady(slot: Slot): Promise<unknown> {
+    return new Promise((resolve, reject) => this.pendingInits.set(slot.initId, { resolve, reject }));
+  }
+
+  private createSlot(): Slot {
+    const cancelBuffer = this.sharedMemory ? new SharedArrayBuffer(4) : null;
+    const slot: Slot = {
+      port: undefined as unknown as WorkerPort,
+      state: 'starting',
+      job: null,
+      initId: this.nextId++,
+      cancel: cancelBuffer ? new Int32Array(cancelBuffer) : null,
+      cancelBuffer,
+    };
+    slot.port = this.factory(
+      (reply) => this.onReply(slot, reply),
+      (message) => this.onCrash(slot, message),
+    );
+    slot.port.setBusy(true);
+    return slot;
+  }
+
+  private spawn(): Slot {
+    const slot = this.early.shift() ?? this.createSlot();
+    this.slots.push(slot);
+    const init = this.init!;
+    // Each worker gets its own copy of the weights (1.2 MB); the compiled module is shared.
+    slot.port.post({
+      op: 'init',
+      id: slot.initId,
+      module: init.module,
+      weights: init.weights.slice(),
+      cancel: slot.cancelBuffer,
+    });
+    return slot;
+  }
+
+  private onReply(slot: Slot, reply: Reply): void {
+    if (slot.state === 'dead') return;
+    if (reply.id === slot.initId) {
+      const waiter = this.pendingInits.get(reply.id);
+      this.pendingInits.delete(reply.id);
+      if (reply.kind === 'result') {
+        slot.state = 'idle';
+        slot.port.setBusy(false);
+        waiter?.resolve(reply.value);
+        this.pump();
+      } else if (reply.kind === 'error') {
+        this.retire(slot);
+        waiter?.reject(errorFromRecord(reply.error));
+        if (this.slots.every((s) => s.state === 'dead')) this.failQueue(reply.error);
+      }
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.id !== reply.id) return;
+    switch (reply.kind) {
+      case 'frame':
+        if (!job.settled) job.options.onFrame?.(reply.frame);
+        return;
+      case 'progress':
+        if (!job.settled) job.options.onProgress?.(reply.fraction);
+        return;
+      case 'result':
+        this.finish(slot);
+        this.settle(job, null, reply.value);
+        this.pump();
+        return;
+      case 'error':
+        if (reply.fatal) {
+          this.settle(job, new WorkerCrashedError(this.crashMessage(reply.error.message)));
+          this.replace(slot);
+        } else {
+          this.finish(slot);
+          this.settle(job, errorFromRecord(reply.error));
+        }
+        this.pump();
+        return;
+    }
+  }
+
+  private crashMessage(detail: string): string {
+    return `the worker running this call crashed (${detail}); it has been replaced, so the model is still usable: retry the call, with fewer atoms or a looser tolerance if it ran out of memory`;
+  }
+
+  private onCrash(slot: Slot, message: string): void {
+    if (slot.state === 'dead' || this.disposed) return;
+    const waiter = this.pendingInits.get(slot.initId);
+    if (waiter) {
+      // Died while starting: do not respawn (it would most likely die again).
+      this.pendingInits.delete(slot.initId);
+      this.retire(slot);
+      waiter.reject(new WorkerCrashedError(`a worker failed to start: ${message}`));
+      if (this.slots.every((s) => s.state === 'dead'))
+        this.failQueue({ kind: 'WorkerCrashed', message: `no worker could start: ${message}` });
+      return;
+    }
+    if (slot.job) this.settle(slot.job, new WorkerCrashedError(this.crashMessage(message)));
+    this.replace(slot);
+    this.pump();
+  }
+
+  private retire(slot: Slot): void {
+    slot.state = 'dead';
+    slot.job = null;
+    slot.port.terminate();
+    this.slots = this.slots.filter((s) => s !== slot);
+  }
+
+  private replace(slot: Slot): void {
+    this.retire(slot);
+    if (this.disposed) return;
+    if (this.respawns++ > 100 + 10 * this.size) {
+      this.failQueue({ kind: 'WorkerCrashed', message: 'workers keep crashing; giving up' });
+      return;
+    }
+    const fresh = this.spawn();
+    this.waitReady(fresh).catch(() => {});
+  }
+
+  private failQueue(error: ErrorRecord): void {
+    for (const job of this.queue) this.settle(job, errorFromRecord(error));
+    this.queue = [];
+  }
+
+  private finish(slot: Slot): void {
+    slot.job = null;
+    slot.state = 'idle';
+    slot.port.setBusy(false);
+  }
+
+  private pump(): void {
+    if (this.disposed) return;
+    while (this.queue.length) {
+      const slot = this.slots.find((s) => s.state === 'idle');
+      if (!slot) {
+        if (this.slots.length === 0) this.failQueue({ kind: 'WorkerCrashed', message: 'no worker is running' });
+        return;
+      }
+      const job = this.queue.shift()!;
+      slot.state = 'busy';
+      slot.job = job;
+      job.slot = slot;
+      slot.port.setBusy(true);
+      slot.port.post({ ...job.payload, id: job.id } as Request, job.options.transfer);
+    }
+  }
+
+  private abort(job: Job): void {
+    if (job.settled) return;
+    const reason = abortReason(job.options.signal!);
+    const slot = job.slot;
+    if (!slot) {
+      this.queue = this.queue.filter((j) => j !== job);
+      this.settle(job, reason);
+      return;
+    }
+    if (slot.cancel) {
+      // The worker sees this at its next ODE step and stops; the slot frees when it replies.
+      Atomics.store(slot.cancel, 0, job.id);
+      this.settle(job, reason);
+    } else {
+      // No shared memory (a page that is not cross-origin isolated): stop the worker itself.
+      this.settle(job, reason);
+      this.replace(slot);
+      this.pump();
+    }
+  }
+
+  private settle(job: Job, error: unknown, value?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
+    if (error) job.reject(error instanceof Error ? error : new EnfError(String(error)));
+    else job.resolve(value);
+  }
+}

@@ -1,0 +1,105 @@
+// Messages between the pool (main thread) and its workers (internal to the package).
+import type { ErrorRecord } from './errors.js';
+
+export interface InitRequest {
+  op: 'init';
+  id: number;
+  module: WebAssembly.Module;
+  weights: Uint8Array;
+  /** Int32 cell the pool writes a job id into to cancel that job (null where SharedArrayBuffer is unavailable). */
+  cancel: SharedArrayBuffer | null;
+}
+
+export interface SampleRequest {
+  op: 'sample';
+  id: number;
+  atoms: number;
+  seed: number;
+  rtol: number;
+  atol: number;
+  /** 9 numbers (row-major orthogonal matrix) or empty. */
+  rotation: number[];
+}
+
+export interface TrajectoryRequest {
+  op: 'trajectory';
+  id: number;
+  atoms: number;
+  seed: number;
+  rtol: number;
+  atol: number;
+  frames: number;
+  rotation: number[];
+}
+
+export interface ScoreRequest {
+  op: 'score';
+  id: number;
+  elements: Array<string | number>;
+  positions: Float64Array;
+  /** XYZ text to parse instead of types/positions (when non-empty). */
+  xyz: string;
+  trace: 'exact' | 'hutchinson';
+  probes: number;
+  samples: number;
+  seed: number;
+  rtol: number;
+  atol: number;
+  progress: boolean;
+}
+
+export interface VerifyRequest {
+  op: 'verify';
+  id: number;
+  json: string;
+  rtol: number;
+  atol: number;
+}
+
+export interface BenchRequest {
+  op: 'bench';
+  id: number;
+  elements: Array<string | number>;
+  positions: Float64Array;
+  quick: boolean;
+  exact: boolean;
+}
+
+export interface HeapRequest {
+  op: 'heap';
+  id: number;
+}
+
+/** For tests: makes the worker die the way a real crash would. */
+export interface CrashRequest {
+  op: 'crash';
+  id: number;
+}
+
+export type Request =
+  | InitRequest
+  | SampleRequest
+  | TrajectoryRequest
+  | ScoreRequest
+  | VerifyRequest
+  | BenchRequest
+  | HeapRequest
+  | CrashRequest;
+
+export type JobRequest = Exclude<Request, InitRequest>;
+export type JobOp = JobRequest['op'];
+/** A job's request without its id, which the pool assigns. */
+export type JobPayload = JobRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export interface FrameMessage {
+  index: number;
+  t: number;
+  elements: string[];
+  positions: Float32Array;
+}
+
+export type Reply =
+  | { id: number; kind: 'result'; value: unknown }
+  | { id: number; kind: 'error'; error: ErrorRecord; fatal?: boolean }
+  | { id: number; kind: 'frame'; frame: FrameMessage }
+  | { id: number; kind: 'progress'; fraction: number };

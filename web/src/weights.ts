@@ -1,0 +1,42 @@
+// Reads a weights file's safetensors header on the main thread, for its metadata and so that a
+// file that is not safetensors at all fails at once with a clear message. The full check (every
+// tensor's byte range and shape against the model configuration, and the SHA-256 of the data
+// recorded in the metadata) is the core's, done by the first worker before the model is used.
+import { WeightsError } from './errors.js';
+
+export interface WeightsInfo {
+  /** File size in bytes. */
+  bytes: number;
+  /** SHA-256 of the data section as recorded in the metadata (verified by the core), or null. */
+  sha256: string | null;
+  /** The file's __metadata__ (model name, configuration JSON, training arguments, license). */
+  metadata: Record<string, string>;
+}
+
+const FIX = 'download or convert the weights again (python3 weights/convert_checkpoint.py)';
+
+export function readWeightsHeader(bytes: Uint8Array): WeightsInfo {
+  if (bytes.length < 16)
+    throw new WeightsError(`the weights file is ${bytes.length} bytes, too short to be a safetensors file; ${FIX}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  if (n < 2 || 8 + n > bytes.length)
+    throw new WeightsError(
+      `the weights file's header claims ${n} bytes but the file has ${bytes.length}: it is truncated or not a safetensors file; ${FIX}`,
+    );
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    throw new WeightsError(`the weights file's header is not valid JSON: the file is corrupt; ${FIX}`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new WeightsError(`the weights file's header is not a JSON object: the file is corrupt; ${FIX}`);
+  const metadata: Record<string, string> = {};
+  const meta = (header as Record<string, unknown>).__metadata__;
+  if (meta && typeof meta === 'object')
+    for (const [k, v] of Object.entries(meta as Record<string, unknown>)) metadata[k] = String(v);
+  if (metadata.model !== undefined && metadata.model !== 'qm9')
+    throw new WeightsError(`these weights are for model '${metadata.model}', not the QM9 E-NF; load a QM9 weights file`);
+  return { bytes: bytes.length, sha256: metadata.sha256 ?? null, metadata };
+}
