@@ -25,6 +25,13 @@ def formula(elements):
 
 
 def main(src, out):
+    if not os.path.exists(src):
+        # ../shared is absent: the demo works without its built-in examples.
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as f:
+            json.dump([], f)
+        print(f"qm9_samples: {src} not found; the demo's built-in QM9 examples are left out")
+        return
     z = zipfile.ZipFile(src)
     (n_mol,), n_atoms = read_npy(z.read("num_atoms.npy"))
     (_, width), charges = read_npy(z.read("charges.npy"))
