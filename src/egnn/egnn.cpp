@@ -6,27 +6,12 @@
 
 #include "errors.hpp"
 #include "models/safetensors.hpp"
+#include "nn/gemm.hpp"
 #include "tensor/random.hpp"
 
 namespace enf::egnn {
 
 namespace {
-
-// dst = W * src in panels of 256 columns. Eigen's packing buffer for a panel stays under its
-// stack-allocation limit, so wide tangent batches cause no heap traffic (whole-matrix products
-// mapped and unmapped megabytes per call: a third of the exact-trace time).
-// With accumulate, dst += W * src.
-void multiply_panels(MatrixF& dst, const MatrixF& W, const MatrixF& src, bool accumulate = false) {
-  constexpr Eigen::Index kPanel = 256;
-  if (!accumulate) dst.resize(W.rows(), src.cols());
-  for (Eigen::Index c = 0; c < src.cols(); c += kPanel) {
-    const Eigen::Index n = std::min(kPanel, src.cols() - c);
-    if (accumulate)
-      dst.middleCols(c, n).noalias() += W * src.middleCols(c, n);
-    else
-      dst.middleCols(c, n).noalias() = W * src.middleCols(c, n);
-  }
-}
 
 // z <- silu(z); grad <- silu'(z) when asked. One sigmoid serves both.
 void silu_inplace(MatrixF& z, MatrixF* grad) {
@@ -159,9 +144,16 @@ EgnnOutput Egnn::forward(const MatrixF& x_in, const MatrixF& h_in, ForwardCache*
   const int D = static_cast<int>(x_in.rows());
   if (D < 1 || h_in.rows() != c.in_features || h_in.cols() != N)
     throw InvalidInput("EGNN input has the wrong shape");
-  std::vector<int> local_i, local_j;
-  std::vector<int>& ei = cache ? cache->edge_i : local_i;
-  std::vector<int>& ej = cache ? cache->edge_j : local_j;
+  // Per-thread scratch keeps its capacity between calls: no allocation per evaluation once warm.
+  struct Scratch {
+    std::vector<int> edge_i, edge_j;
+    MatrixF diff, dir, pre1, m, c1, agg, A, B, n1;
+    VectorF r, norm, coord, scaled, att;
+    RowVectorF g;
+  };
+  thread_local Scratch ws;
+  std::vector<int>& ei = cache ? cache->edge_i : ws.edge_i;
+  std::vector<int>& ej = cache ? cache->edge_j : ws.edge_j;
   make_edges(N, ei, ej);
   const int E = static_cast<int>(ei.size());
   if (cache) {
@@ -176,8 +168,19 @@ EgnnOutput Egnn::forward(const MatrixF& x_in, const MatrixF& h_in, ForwardCache*
   if (cache) cache->edge_attr = edge_attr;
 
   const float coord_scale = static_cast<float>(c.coords_range / c.n_layers);
-  MatrixF diff(D, E), dir(D, E), pre1(H, E), m(H, E), c1(H, E), agg(H, N);
-  VectorF r(E), norm(E), coord(E), scaled(E);
+  MatrixF &diff = ws.diff, &dir = ws.dir, &pre1 = ws.pre1, &m = ws.m, &c1 = ws.c1, &agg = ws.agg;
+  MatrixF &A = ws.A, &B = ws.B, &n1 = ws.n1;
+  VectorF &r = ws.r, &norm = ws.norm, &coord = ws.coord, &scaled = ws.scaled, &att = ws.att;
+  RowVectorF& g = ws.g;
+  diff.resize(D, E);
+  dir.resize(D, E);
+  pre1.resize(H, E);
+  agg.resize(H, N);
+  r.resize(E);
+  norm.resize(E);
+  scaled.resize(E);
+  coord.resize(E);
+  att.resize(E);
   for (int l = 0; l < c.n_layers; ++l) {
     const GclWeights& L = w_.layers[l];
     LayerCache* lc = cache ? &cache->layers[l] : nullptr;
@@ -188,25 +191,25 @@ EgnnOutput Egnn::forward(const MatrixF& x_in, const MatrixF& h_in, ForwardCache*
       dir.col(e) = diff.col(e) / norm(e);
     }
     // edge_mlp.0 factorises into per-atom products: W [h_i, h_j, r, a] = A_i + B_j + w_r r + w_a a.
-    MatrixF A = (L.edge_hi * h).colwise() + L.edge_b;
-    MatrixF B = L.edge_hj * h;
+    nn::matmul(A, L.edge_hi, h);
+    A.colwise() += L.edge_b;
+    nn::matmul(B, L.edge_hj, h);
     for (int e = 0; e < E; ++e) pre1.col(e) = A.col(ei[e]) + B.col(ej[e]) + L.edge_r * r(e) + L.edge_attr * edge_attr(e);
     silu_inplace(pre1, lc ? &lc->act1_grad : nullptr);
-    m.noalias() = L.edge2.weight * pre1;
+    nn::matmul(m, L.edge2.weight, pre1);
     m.colwise() += L.edge2.bias;
     silu_inplace(m, lc ? &lc->act2_grad : nullptr);
     if (c.attention) {
       if (lc) lc->m_pre_att = m;
-      RowVectorF g = L.att_w * m;
-      VectorF att(E);
+      g.noalias() = L.att_w * m;
       for (int e = 0; e < E; ++e) att(e) = 1.0f / (1.0f + std::exp(-(g(e) + L.att_b)));
       m.array().rowwise() *= att.transpose().array();
       if (lc) lc->att = att;
     }
-    c1.noalias() = L.coord0.weight * m;
+    nn::matmul(c1, L.coord0.weight, m);
     c1.colwise() += L.coord0.bias;
     silu_inplace(c1, lc ? &lc->coord_grad : nullptr);
-    coord = (L.coord2 * c1).transpose();
+    coord.transpose().noalias() = L.coord2 * c1;
     for (int e = 0; e < E; ++e) scaled(e) = c.tanh ? coord_scale * std::tanh(coord(e)) : coord(e);
 
     if (lc) {
@@ -223,9 +226,11 @@ EgnnOutput Egnn::forward(const MatrixF& x_in, const MatrixF& h_in, ForwardCache*
       x.col(ei[e]) += dir.col(e) * scaled(e);
       agg.col(ei[e]) += m.col(e);
     }
-    MatrixF n1 = ((L.node_h * h + L.node_agg * agg).colwise() + L.node_b);
+    nn::matmul(n1, L.node_h, h);
+    nn::matmul(n1, L.node_agg, agg, true);
+    n1.colwise() += L.node_b;
     silu_inplace(n1, lc ? &lc->node_grad : nullptr);
-    h.noalias() += L.node2.weight * n1;
+    nn::matmul(h, L.node2.weight, n1, true);
     h.colwise() += L.node2.bias;
   }
   EgnnOutput out;
@@ -259,7 +264,7 @@ EgnnOutput Egnn::jvp(const ForwardCache& cache, const MatrixF& dx_in, const Matr
   MatrixF &dA = ws.dA, &dB = ws.dB, &dn1 = ws.dn1;
   VectorF &dr = ws.dr, &dattr = ws.dattr, &dcoord = ws.dcoord;
   dx = dx_in;
-  multiply_panels(dh, w_.embedding.weight, dh_in);
+  nn::matmul(dh, w_.embedding.weight, dh_in);
   ddiff.resize(D, E * T);
   ddir.resize(D, E * T);
   dpre.resize(H, E * T);
@@ -283,15 +288,15 @@ EgnnOutput Egnn::jvp(const ForwardCache& cache, const MatrixF& dx_in, const Matr
       }
     if (l == 0) dattr = dr;  // the edge attribute is the squared distance of the input positions
 
-    multiply_panels(dA, L.edge_hi, dh);
-    multiply_panels(dB, L.edge_hj, dh);
+    nn::matmul(dA, L.edge_hi, dh);
+    nn::matmul(dB, L.edge_hj, dh);
     for (int t = 0; t < T; ++t)
       for (int e = 0; e < E; ++e) {
         const int te = t * E + e;
         dpre.col(te) = (dA.col(t * N + ei[e]) + dB.col(t * N + ej[e]) + L.edge_r * dr(te) + L.edge_attr * dattr(te))
                            .cwiseProduct(lc.act1_grad.col(e));
       }
-    multiply_panels(dm, L.edge2.weight, dpre);
+    nn::matmul(dm, L.edge2.weight, dpre);
     for (int t = 0; t < T; ++t) dm.middleCols(t * E, E).array() *= lc.act2_grad.array();
     if (c.attention) {
       RowVectorF dg = L.att_w * dm;
@@ -302,7 +307,7 @@ EgnnOutput Egnn::jvp(const ForwardCache& cache, const MatrixF& dx_in, const Matr
           dm.col(te) = dm.col(te) * s + lc.m_pre_att.col(e) * (s * (1.0f - s) * dg(te));
         }
     }
-    multiply_panels(dc1, L.coord0.weight, dm);
+    nn::matmul(dc1, L.coord0.weight, dm);
     for (int t = 0; t < T; ++t) dc1.middleCols(t * E, E).array() *= lc.coord_grad.array();
     dcoord.transpose().noalias() = L.coord2 * dc1;
     if (c.tanh)
@@ -319,14 +324,14 @@ EgnnOutput Egnn::jvp(const ForwardCache& cache, const MatrixF& dx_in, const Matr
         dx.col(t * N + ei[e]) += ddir.col(te) * lc.coord_scaled(e) + lc.dir.col(e) * dcoord(te);
         dagg.col(t * N + ei[e]) += dm.col(te);
       }
-    multiply_panels(dn1, L.node_h, dh);
-    multiply_panels(dn1, L.node_agg, dagg, true);
+    nn::matmul(dn1, L.node_h, dh);
+    nn::matmul(dn1, L.node_agg, dagg, true);
     for (int t = 0; t < T; ++t) dn1.middleCols(t * N, N).array() *= lc.node_grad.array();
-    multiply_panels(dh, L.node2.weight, dn1, true);
+    nn::matmul(dh, L.node2.weight, dn1, true);
   }
   EgnnOutput out;
   out.x = dx;
-  multiply_panels(out.h, w_.embedding_out.weight, dh);
+  nn::matmul(out.h, w_.embedding_out.weight, dh);
   return out;
 }
 
