@@ -66,6 +66,8 @@ test('demo: loads under CSP, streams, exports, scores, reports errors', { skip, 
     });
     await page.fill('#atoms', '12');
     await page.fill('#seed', '7');
+    // 1e-5 keeps the equivariance check below well clear of the solver's own error.
+    await page.selectOption('#tol', '1e-5');
     await page.click('#sample');
     await page.waitForFunction(() => window.__enfDemo.samples >= 1, null, { timeout: 120_000 });
     const longTasks = await page.evaluate(() => window.__longTasks);
@@ -87,6 +89,16 @@ test('demo: loads under CSP, streams, exports, scores, reports errors', { skip, 
     const badge = await page.locator('.card .badge').first().textContent();
     assert.match(badge, /^(stable|unstable)$/);
     await page.screenshot({ path: join(artifacts, 'demo-page.png'), fullPage: true });
+
+    // Equivariance view: the rotated latent gives the same atoms, rotated.
+    await page.click('#rotate');
+    await page.waitForFunction(() => document.querySelector('#equivariance').textContent.includes('Å'), null, { timeout: 120_000 });
+    const equivariance = await page.textContent('#equivariance');
+    console.log(`demo: ${equivariance}`);
+    assert.match(equivariance, /same atoms/);
+    const worst = Number(/= ([0-9.e+-]+) Å/.exec(equivariance)[1]);
+    assert.ok(worst < 2e-3, `rotated sample differs from the rotated molecule by ${worst} Å`);
+    await page.click('.card');
 
     // Export XYZ and parse it back.
     const elements = await page.evaluate(() => window.__enfDemo.molecule.elements);
