@@ -72,12 +72,17 @@ test('demo: loads under CSP, streams, exports, scores, reports errors', { skip, 
     await page.waitForFunction(() => window.__enfDemo.samples >= 1, null, { timeout: 120_000 });
     const longTasks = await page.evaluate(() => window.__longTasks);
     const frames = await page.evaluate(() => window.__enfDemo.frames);
-    // An early frame (scrubbed back) and the final molecule must look different.
-    await page.locator('#scrub').fill('12');
-    await page.waitForTimeout(300);
+    // An early frame (scrubbed back) and the final molecule must look different. The viewer draws
+    // in a worker: wait until it has drawn the scrubbed frame.
+    const showFrameAt = async (k) => {
+      const before = await page.evaluate(() => window.__enfDemo.viewer.renders);
+      await page.locator('#scrub').fill(String(k));
+      await page.waitForFunction((b) => window.__enfDemo.viewer.renders > b, before);
+      await page.waitForTimeout(200);
+    };
+    await showFrameAt(12);
     const early = await page.locator('#viewer').screenshot({ path: join(artifacts, 'demo-mid-trajectory.png') });
-    await page.locator('#scrub').fill(String(frames - 1));
-    await page.waitForTimeout(300);
+    await showFrameAt(frames - 1);
     const late = await page.locator('#viewer').screenshot({ path: join(artifacts, 'demo-end.png') });
     assert.ok(frames >= 20, `only ${frames} frames streamed`);
     assert.notDeepEqual(early, late, 'the viewer did not change between an early and the last frame');
@@ -130,6 +135,15 @@ test('demo: loads under CSP, streams, exports, scores, reports errors', { skip, 
     await page.fill('#xyz-input', input);
     await page.click('#score');
     await page.waitForFunction(() => document.querySelector('#score-result td'), null, { timeout: 120_000 });
+
+    // A long exact score shows progress and can be cancelled; the page keeps working.
+    await page.selectOption('#trace', 'exact');
+    await page.click('#score');
+    await page.waitForFunction(() => Number(document.querySelector('#score-progress').value) > 0, null, { timeout: 60_000 });
+    await page.click('#cancel-score');
+    await page.waitForFunction(() => document.querySelector('#score-error').textContent.length > 0, null, { timeout: 10_000 });
+    assert.match(await page.textContent('#score-error'), /abort|cancel/i);
+    assert.equal(await page.isEnabled('#score'), true);
 
     // Phone width: the layout reflows without horizontal scrolling.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -309,6 +309,11 @@ $('cancel-score').addEventListener('click', () => scoreAbort && scoreAbort.abort
     const workers = Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
     model = await loadModel('qm9', { workers, onProgress: (p) => setStatus(`Loading model… ${p.phase} ${p.loaded}/${p.total || '?'}`) });
     setStatus(`Model loaded in ${Math.round(performance.now() - t0)} ms. Press Sample.`);
+    // Call the main-thread helpers once now: the browser compiles WebAssembly functions lazily, on
+    // their first call, and that should not happen while frames stream.
+    const h2 = { elements: ['H', 'H'], positions: [0, 0, 0, 0, 0, 0.74] };
+    bonds(h2);
+    stability(h2);
     $('sample').disabled = false;
     $('score').disabled = false;
     demoState.ready = true;
