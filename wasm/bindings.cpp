@@ -299,12 +299,12 @@ class WasmModel {
   enf::Qm9Model model_;
 };
 
-val load_model(val bytes) {
+val load_model(val bytes, bool verify_checksum) {
   return guarded([&] {
     if (!bytes.instanceof(val::global("Uint8Array")))
       throw enf::InvalidInput("the weights must be a Uint8Array holding a .safetensors file");
     std::vector<uint8_t> data = emscripten::convertJSArrayToNumberVector<uint8_t>(bytes);
-    const enf::SafeTensors file = enf::SafeTensors::from_bytes(std::move(data));
+    const enf::SafeTensors file = enf::SafeTensors::from_bytes(std::move(data), verify_checksum);
     val out = val::object();
     out.set("model", val(WasmModel(enf::Qm9Model::load(file))));
     return out;

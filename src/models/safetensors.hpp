@@ -17,7 +17,9 @@ class SafeTensors {
     size_t begin = 0, end = 0;   // byte range within the data section
   };
 
-  static SafeTensors from_bytes(std::vector<uint8_t> bytes);
+  // verify_checksum = false skips the SHA-256 check, for callers that verified the same bytes
+  // already (the browser checks once with WebCrypto instead of once per worker).
+  static SafeTensors from_bytes(std::vector<uint8_t> bytes, bool verify_checksum = true);
   static SafeTensors load_file(const std::string& path);
 
   bool has(const std::string& name) const { return entries_.count(name) > 0; }

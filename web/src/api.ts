@@ -1,7 +1,7 @@
 // The package's API, independent of the platform: loadModel() and the model's methods. The browser
 // entry (index.ts) and the Node entry (node.ts) bind it to Web Workers or worker_threads.
 import { hillFormula } from './chem-tables.js';
-import { AbortError, DisposedError, EnfError, InvalidInputError, errorFromRecord } from './errors.js';
+import { AbortError, DisposedError, EnfError, InvalidInputError, WeightsError, errorFromRecord } from './errors.js';
 import { WorkerPool, type WorkerFactory } from './pool.js';
 import type { FrameMessage } from './protocol.js';
 import type {
@@ -334,6 +334,32 @@ async function sourceBytes(
   );
 }
 
+/**
+ * Checks the SHA-256 recorded in the weights' metadata with WebCrypto. Returns false when it cannot
+ * (no digest in the file, or no crypto.subtle outside secure contexts): the core checks then.
+ */
+async function verifyChecksum(bytes: Uint8Array, info: WeightsInfo): Promise<boolean> {
+  const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
+  if (!info.sha256 || !subtle) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  const dataStart = 8 + headerLength;
+  // A truncated or padded file is the core's to diagnose (it names the tensor): hash only a data
+  // section whose size matches the header.
+  let dataEnd = 0;
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, dataStart))) as Record<string, { data_offsets?: number[] }>;
+  for (const [name, t] of Object.entries(header))
+    if (name !== '__metadata__' && Array.isArray(t.data_offsets)) dataEnd = Math.max(dataEnd, Number(t.data_offsets[1]));
+  if (bytes.length - dataStart !== dataEnd) return false;
+  const digest = new Uint8Array(await subtle.digest('SHA-256', bytes.subarray(dataStart) as Uint8Array<ArrayBuffer>));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  if (hex !== info.sha256)
+    throw new WeightsError(
+      `weights file checksum mismatch (sha256 ${hex.slice(0, 12)}… expected ${info.sha256.slice(0, 12)}…): the file is corrupt; download or convert it again`,
+    );
+  return true;
+}
+
 /** Loads a model: downloads and checks the weights, then starts the worker pool. */
 export async function loadModelWith(platform: Platform, source: ModelSource = 'qm9', options: LoadOptions = {}): Promise<EnfModel> {
   // Overall fraction: download 0 -> 0.8, then the first worker 0.8 -> 0.95, ready = 1.
@@ -367,10 +393,12 @@ export async function loadModelWith(platform: Platform, source: ModelSource = 'q
     const bytes = await sourceBytes(platform, source, report, options.signal);
     const info = readWeightsHeader(bytes);
     report({ phase: 'compile', loaded: bytes.length, total: bytes.length });
+    // One SHA-256 check here (WebCrypto, native speed) spares every worker its own in WebAssembly.
+    const checksumVerified = await verifyChecksum(bytes, info);
     const module = await compiled;
     if (options.signal?.aborted) throw new AbortError();
     const [started] = await Promise.all([
-      pool.start({ module, weights: bytes }, (ready, total) => report({ phase: 'workers', loaded: ready, total })),
+      pool.start({ module, weights: bytes, checksumVerified }, (ready, total) => report({ phase: 'workers', loaded: ready, total })),
       helperReady,
     ]);
     report({ phase: 'ready', loaded: 1, total: 1 });

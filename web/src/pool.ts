@@ -51,6 +51,8 @@ interface Slot {
 export interface PoolInit {
   module: WebAssembly.Module;
   weights: Uint8Array;
+  /** The weights' SHA-256 was checked on the main thread. */
+  checksumVerified: boolean;
 }
 
 function abortReason(signal: AbortSignal): Error {
@@ -168,6 +170,7 @@ export class WorkerPool {
       id: slot.initId,
       module: init.module,
       weights: init.weights.slice(),
+      checksumVerified: init.checksumVerified,
       cancel: slot.cancelBuffer,
     });
     return slot;

@@ -6,6 +6,8 @@ export interface InitRequest {
   id: number;
   module: WebAssembly.Module;
   weights: Uint8Array;
+  /** The main thread verified the weights' SHA-256 (WebCrypto); the worker need not. */
+  checksumVerified: boolean;
   /** Int32 cell the pool writes a job id into to cancel that job (null where SharedArrayBuffer is unavailable). */
   cancel: SharedArrayBuffer | null;
 }

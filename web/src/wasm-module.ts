@@ -67,7 +67,8 @@ export interface WasmModel {
 }
 
 export interface EnfWasmModule {
-  loadModel(bytes: Uint8Array): Fallible<{ model: WasmModel }>;
+  /** verifyChecksum false: the caller has checked the SHA-256 of these bytes already. */
+  loadModel(bytes: Uint8Array, verifyChecksum: boolean): Fallible<{ model: WasmModel }>;
   parseXyz(text: string, maxAtoms: number): Fallible<{ elements: string[]; positions: Float64Array }>;
   toXyz(elements: Elements, positions: Float64Array, comment: string): Fallible<{ text: string }>;
   toSdf(elements: Elements, positions: Float64Array, title: string): Fallible<{ text: string }>;

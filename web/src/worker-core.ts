@@ -207,7 +207,7 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
         const t0 = performance.now();
         mod = await instantiate(factory, req.module);
         const t1 = performance.now();
-        const loaded = check(mod.loadModel(req.weights));
+        const loaded = check(mod.loadModel(req.weights, !req.checksumVerified));
         model = loaded.model;
         const t2 = performance.now();
         post({ id: req.id, kind: 'result', value: { maxAtoms: model.maxAtoms(), instantiateMs: t1 - t0, loadMs: t2 - t1 } });
