@@ -389,6 +389,7 @@ export async function loadModelWith(platform: Platform, source: ModelSource = 'q
   const helperReady = loadHelper(platform);
   helperReady.catch(() => {});
   const pool = new WorkerPool(platform.workerFactory, workers, platform.sharedMemory());
+  compiled.then((m) => pool.warm(m), () => {});
   try {
     const bytes = await sourceBytes(platform, source, report, options.signal);
     const info = readWeightsHeader(bytes);

@@ -87,6 +87,11 @@ export class WorkerPool {
     return this.size;
   }
 
+  /** Lets the worker started early instantiate the module while the weights still download. */
+  warm(module: WebAssembly.Module): void {
+    for (const slot of this.early) slot.port.post({ op: 'warm', module });
+  }
+
   /** Starts one worker and resolves with its init result; then starts the others in the background. */
   async start(
     init: PoolInit,

@@ -12,6 +12,12 @@ export interface InitRequest {
   cancel: SharedArrayBuffer | null;
 }
 
+/** Sent to a worker started before the weights arrived: instantiate the module meanwhile. */
+export interface WarmRequest {
+  op: 'warm';
+  module: WebAssembly.Module;
+}
+
 export interface SampleRequest {
   op: 'sample';
   id: number;
@@ -80,6 +86,7 @@ export interface CrashRequest {
 
 export type Request =
   | InitRequest
+  | WarmRequest
   | SampleRequest
   | TrajectoryRequest
   | ScoreRequest
@@ -88,7 +95,7 @@ export type Request =
   | HeapRequest
   | CrashRequest;
 
-export type JobRequest = Exclude<Request, InitRequest>;
+export type JobRequest = Exclude<Request, InitRequest | WarmRequest>;
 export type JobOp = JobRequest['op'];
 /** A job's request without its id, which the pool assigns. */
 export type JobPayload = JobRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

@@ -56,6 +56,7 @@ function median(v: number[]): number {
 export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: () => void) {
   let mod: EnfWasmModule | null = null;
   let model: WasmModel | null = null;
+  let warming: Promise<EnfWasmModule> | null = null;
   let cancel: Int32Array | null = null;
 
   const keepGoing = (id: number) => () => cancel === null || Atomics.load(cancel, 0) !== id;
@@ -71,7 +72,7 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
     };
   }
 
-  function run(req: Exclude<Request, { op: 'init' }>): { value: unknown; transfer?: Transferable[] } | null {
+  function run(req: Exclude<Request, { op: 'init' } | { op: 'warm' }>): { value: unknown; transfer?: Transferable[] } | null {
     if (!mod || !model) throw new InvalidInputError('the worker has no model loaded');
     const m = model;
     switch (req.op) {
@@ -201,11 +202,16 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
   }
 
   return async function onMessage(req: Request): Promise<void> {
+    if (req.op === 'warm') {
+      warming = instantiate(factory, req.module);
+      warming.catch(() => {}); // init reports the failure
+      return;
+    }
     try {
       if (req.op === 'init') {
         cancel = req.cancel ? new Int32Array(req.cancel) : null;
         const t0 = performance.now();
-        mod = await instantiate(factory, req.module);
+        mod = await (warming ?? instantiate(factory, req.module));
         const t1 = performance.now();
         const loaded = check(mod.loadModel(req.weights, !req.checksumVerified));
         model = loaded.model;
