@@ -24,6 +24,9 @@ void check(const Molecule& m) {
     throw InvalidInput("positions hold " + std::to_string(m.positions.size()) + " numbers; " +
                        std::to_string(m.types.size()) + " atoms need " + std::to_string(3 * m.types.size()));
   for (int t : m.types) element(t);
+  for (size_t k = 0; k < m.positions.size(); ++k)
+    if (!std::isfinite(m.positions[k]))
+      throw InvalidInput("atom " + std::to_string(k / 3) + " has a non-finite coordinate (NaN or Inf)");
 }
 
 }  // namespace
@@ -31,7 +34,8 @@ void check(const Molecule& m) {
 int bond_order(int a, int b, double distance) {
   element(a);
   element(b);
-  const double d = 100.0 * distance;
+  if (!(distance >= 0)) throw InvalidInput("a distance between atoms must be >= 0, got " + std::to_string(distance));
+  const double d = 100.0 * distance;  // pm, computed exactly as the reference does (boundaries matter)
   if (!(d < kSingle[a][b] + kMarginSingle)) return 0;
   if (!kDouble[a][b] || !(d < kDouble[a][b] + kMarginDouble)) return 1;
   if (!kTriple[a][b] || !(d < kTriple[a][b] + kMarginTriple)) return 2;
@@ -65,7 +69,7 @@ Stability stability(const Molecule& m) {
     s.atom_stable[i] = valence[i] == element(m.types[i]).valence;
     s.stable_atoms += s.atom_stable[i];
   }
-  s.molecule_stable = s.stable_atoms == m.size();
+  s.molecule_stable = m.size() > 0 && s.stable_atoms == m.size();
   return s;
 }
 

@@ -12,10 +12,12 @@ struct Bond {
   int order = 0;     // 1, 2 or 3
 };
 
-// 0 (no bond), 1, 2 or 3 for two atom types at a distance in Angstrom.
+// 0 (no bond), 1, 2 or 3 for two atom types at a distance in Angstrom. Throws InvalidInput for
+// a type outside 0..4 or a negative or NaN distance.
 int bond_order(int type_a, int type_b, double distance);
 
-// All bonded pairs, i < j.
+// All bonded pairs, i < j. Throws InvalidInput for mismatched sizes, bad types or non-finite
+// coordinates.
 std::vector<Bond> bonds(const Molecule& m);
 
 struct Stability {

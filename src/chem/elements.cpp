@@ -20,10 +20,14 @@ const Element& element(int type) {
 int type_from_symbol(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  for (int t = 0; t < kNumTypes; ++t) {
-    const std::string_view sym = kElements[t].symbol;
-    if (s.size() == sym.size() && std::toupper(static_cast<unsigned char>(s[0])) == sym[0]) return t;
-  }
+  const auto same = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t k = 0; k < a.size(); ++k)
+      if (std::tolower(static_cast<unsigned char>(a[k])) != std::tolower(static_cast<unsigned char>(b[k]))) return false;
+    return true;
+  };
+  for (int t = 0; t < kNumTypes; ++t)
+    if (same(s, kElements[t].symbol)) return t;
   throw InvalidInput("unknown element '" + std::string(s) + "': this model knows H, C, N, O, F");
 }
 

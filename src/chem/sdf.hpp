@@ -8,6 +8,8 @@
 
 namespace enf::chem {
 
+// Throws InvalidInput for a bond whose indices or order (1..3) do not fit, a pair bonded twice,
+// more than 999 atoms or bonds, or coordinates that are not finite or do not fit the columns.
 std::string to_sdf(const Molecule& m, const std::vector<Bond>& bonds, std::string_view title = "");
 
 }  // namespace enf::chem

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #include "chem/elements.hpp"
 #include "errors.hpp"
@@ -46,12 +47,25 @@ bool blank(std::string_view line) { return fields(line).empty(); }
   throw InvalidInput("XYZ line " + std::to_string(line) + ": " + what);
 }
 
+bool equals_lower(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (size_t k = 0; k < a.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(a[k])) != lower[k]) return false;
+  return true;
+}
+
+// A decimal number such as -1.5e-3. strtod alone would also take hex floats ("0x1p3").
 double parse_number(std::string_view f, int line, const char* what) {
   const std::string s(f);
+  std::string_view body = f;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
+  if (equals_lower(body, "nan") || equals_lower(body, "inf") || equals_lower(body, "infinity"))
+    fail(line, std::string("the ") + what + " is not finite (NaN or Inf)");
+  const bool decimal = s.find_first_not_of("0123456789+-.eE") == std::string::npos;
   char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size()) fail(line, std::string("the ") + what + " '" + s + "' is not a number");
-  if (!std::isfinite(v)) fail(line, std::string("the ") + what + " is not finite (NaN or Inf)");
+  const double v = decimal ? std::strtod(s.c_str(), &end) : 0.0;
+  if (!decimal || end != s.c_str() + s.size()) fail(line, std::string("the ") + what + " '" + s + "' is not a number");
+  if (!std::isfinite(v)) fail(line, std::string("the ") + what + " '" + s + "' is not finite (NaN or Inf)");
   return v;
 }
 
@@ -60,6 +74,7 @@ int parse_type(std::string_view f, int line) {
     if (std::isdigit(static_cast<unsigned char>(f[0]))) {
       const double z = parse_number(f, line, "atomic number");
       if (z != std::floor(z)) fail(line, "the atomic number '" + std::string(f) + "' is not an integer");
+      if (z > 999) fail(line, "unknown element with atomic number " + std::string(f) + ": this model knows H, C, N, O, F");
       return type_from_atomic_number(static_cast<int>(z));
     }
     return type_from_symbol(f);
@@ -69,28 +84,45 @@ int parse_type(std::string_view f, int line) {
   }
 }
 
+// Where the previous frame's count was, to explain surplus atom lines.
+struct FrameStart {
+  int line = 0;   // 0: no previous frame
+  int count = 0;
+};
+
 // Reads one frame; returns false at the end of the text (only blank lines left).
-bool read_frame(Lines& lines, int max_atoms, Molecule& m) {
+bool read_frame(Lines& lines, int max_atoms, Molecule& m, FrameStart& previous) {
   std::string_view line;
   do {
     if (!lines.next(line)) return false;
   } while (blank(line));
   const auto count_fields = fields(line);
   const int count_line = lines.number;
-  if (count_fields.size() != 1) fail(count_line, "expected the atom count alone on the line");
+  if (count_fields.size() != 1) {
+    if (previous.line && count_fields.size() >= 4)
+      fail(count_line, "more atom lines than the count on line " + std::to_string(previous.line) + " announces (" +
+                           std::to_string(previous.count) + ")");
+    fail(count_line, "expected the atom count alone on the line");
+  }
   const double count = parse_number(count_fields[0], count_line, "atom count");
   if (count != std::floor(count)) fail(count_line, "the atom count is not an integer");
   if (count < 1) fail(count_line, "the atom count must be at least 1");
   if (count > max_atoms)
-    fail(count_line, "the file has " + std::to_string(static_cast<long long>(count)) + " atoms; this model allows at most " +
+    fail(count_line, "the file has " + std::string(count_fields[0]) + " atoms; this model allows at most " +
                          std::to_string(max_atoms));
   const int n = static_cast<int>(count);
+  previous = {count_line, n};
   if (!lines.next(line)) fail(count_line + 1, "missing comment line");
   m.types.clear();
   m.positions.clear();
   for (int i = 0; i < n; ++i) {
-    if (!lines.next(line)) fail(lines.number + 1, "expected " + std::to_string(n) + " atom lines, found " + std::to_string(i));
+    const auto too_few = [&](int at) {
+      fail(at, "expected " + std::to_string(n) + " atom lines after line " + std::to_string(count_line + 1) +
+                   ", found " + std::to_string(i));
+    };
+    if (!lines.next(line)) too_few(lines.number + 1);  // the first missing line
     const auto f = fields(line);
+    if (f.empty()) too_few(lines.number);
     if (f.size() < 4) fail(lines.number, "expected 'element x y z'");
     m.types.push_back(parse_type(f[0], lines.number));
     for (int d = 1; d <= 3; ++d) m.positions.push_back(parse_number(f[d], lines.number, "coordinate"));
@@ -114,33 +146,34 @@ void validate(const Molecule& m, int max_atoms) {
       throw InvalidInput("atom " + std::to_string(k / 3) + " has a non-finite coordinate (NaN or Inf)");
 }
 
-Molecule parse_xyz(std::string_view text, int max_atoms) {
-  Lines lines{text};
-  Molecule m;
-  if (!read_frame(lines, max_atoms, m)) throw InvalidInput("XYZ text is empty: expected an atom count on the first line");
-  return m;
-}
+// The whole text is checked, so surplus atom lines are reported rather than silently dropped.
+Molecule parse_xyz(std::string_view text, int max_atoms) { return parse_xyz_frames(text, max_atoms).front(); }
 
 std::vector<Molecule> parse_xyz_frames(std::string_view text, int max_atoms) {
   Lines lines{text};
   std::vector<Molecule> out;
   Molecule m;
-  while (read_frame(lines, max_atoms, m)) out.push_back(m);
+  FrameStart previous;
+  while (read_frame(lines, max_atoms, m, previous)) out.push_back(m);
   if (out.empty()) throw InvalidInput("XYZ text is empty: expected an atom count on the first line");
   return out;
 }
 
 std::string to_xyz(const Molecule& m, std::string_view comment) {
-  if (m.positions.size() != 3 * m.types.size()) throw InvalidInput("positions and types disagree in length");
+  validate(m, std::numeric_limits<int>::max());  // a NaN written out could not be read back
   std::string c(comment);
   for (char& ch : c)
-    if (ch == '\n' || ch == '\r') ch = ' ';
+    if (ch == '\n' || ch == '\r') ch = ' ';  // the comment must stay one line
   std::string out = std::to_string(m.size()) + "\n" + c + "\n";
-  char buf[128];
+  char buf[400];  // %f of the largest double is 317 characters
   for (int i = 0; i < m.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%-2s %12.6f %12.6f %12.6f\n", element(m.types[i]).symbol, m.positions[3 * i],
-                  m.positions[3 * i + 1], m.positions[3 * i + 2]);
+    std::snprintf(buf, sizeof buf, "%-2s", element(m.types[i]).symbol);
     out += buf;
+    for (int d = 0; d < 3; ++d) {
+      std::snprintf(buf, sizeof buf, " %12.6f", m.positions[3 * i + d]);
+      out += buf;
+    }
+    out += '\n';
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #include "models/json.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "errors.hpp"
@@ -74,7 +76,45 @@ const Value& Value::at(std::string_view key) const {
   throw InvalidInput("JSON object has no key '" + std::string(key) + "'");
 }
 
+bool operator==(const Value& a, const Value& b) {
+  if (a.type_ != b.type_) return false;
+  switch (a.type_) {
+    case Value::Type::Null: return true;
+    case Value::Type::Bool: return a.bool_ == b.bool_;
+    case Value::Type::Number: return a.number_ == b.number_;
+    case Value::Type::String: return a.string_ == b.string_;
+    case Value::Type::Array: return *a.array_ == *b.array_;
+    case Value::Type::Object: return *a.object_ == *b.object_;
+  }
+  return false;
+}
+
 namespace {
+
+// Length of the valid UTF-8 sequence starting at s[pos] (a byte >= 0x80), or 0 when it is
+// malformed: a stray continuation byte, a truncated or overlong sequence, a surrogate, > U+10FFFF.
+size_t utf8_sequence(std::string_view s, size_t pos) {
+  const auto byte = [&](size_t k) { return pos + k < s.size() ? static_cast<unsigned char>(s[pos + k]) : 0u; };
+  const unsigned b0 = byte(0);
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) n = 2;
+  else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // beyond U+10FFFF
+  } else {
+    return 0;
+  }
+  if (byte(1) < lo || byte(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+  return n;
+}
 
 class Parser {
  public:
@@ -138,10 +178,23 @@ class Parser {
       }
       if (pos_ < s_.size() && s_[pos_] == '}') {
         ++pos_;
+        check_unique_keys(members);
         return Value::object(std::move(members));
       }
       fail("expected ',' or '}'");
     }
+  }
+
+  // Duplicate keys would make at() ambiguous (and let a header name a tensor twice). Sorting
+  // keeps hostile objects with many members at O(n log n).
+  void check_unique_keys(const Value::Object& members) const {
+    if (members.size() < 2) return;
+    std::vector<std::string_view> keys;
+    keys.reserve(members.size());
+    for (const auto& m : members) keys.emplace_back(m.first);
+    std::sort(keys.begin(), keys.end());
+    const auto dup = std::adjacent_find(keys.begin(), keys.end());
+    if (dup != keys.end()) fail("duplicate key '" + std::string(*dup) + "' in the object ending here");
   }
 
   Value array(int depth) {
@@ -203,14 +256,29 @@ class Parser {
     ++pos_;  // opening quote
     std::string out;
     while (true) {
+      // Copy the run of plain ASCII characters in one go: golden files are mostly such runs.
+      const size_t run = pos_;
+      while (pos_ < s_.size()) {
+        const auto u = static_cast<unsigned char>(s_[pos_]);
+        if (u == '"' || u == '\\' || u < 0x20 || u >= 0x80) break;
+        ++pos_;
+      }
+      out.append(s_.data() + run, pos_ - run);
       if (pos_ >= s_.size()) fail("unterminated string");
-      const char c = s_[pos_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
-      if (c != '\\') {
-        out += c;
+      const char c = s_[pos_];
+      if (c == '"') {
+        ++pos_;
+        return out;
+      }
+      if (static_cast<unsigned char>(c) < 0x20) fail("control character in string (escape it)");
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        const size_t n = utf8_sequence(s_, pos_);
+        if (n == 0) fail("invalid UTF-8 in string");
+        out.append(s_.data() + pos_, n);
+        pos_ += n;
         continue;
       }
+      ++pos_;  // the backslash
       if (pos_ >= s_.size()) fail("unterminated escape");
       const char e = s_[pos_++];
       switch (e) {
@@ -276,6 +344,58 @@ class Parser {
 }  // namespace
 
 Value parse(std::string_view text, int max_depth) { return Parser(text, max_depth).document(); }
+
+namespace {
+
+void dump_to(const Value& v, std::string& out) {
+  switch (v.type()) {
+    case Value::Type::Null: out += "null"; return;
+    case Value::Type::Bool: out += v.as_bool() ? "true" : "false"; return;
+    case Value::Type::Number: {
+      const double d = v.as_number();
+      if (!std::isfinite(d)) throw InvalidInput("JSON cannot represent the number " + std::to_string(d));
+      char buf[32];
+      // Integers print as such (array indices, counts); others with 17 digits, which round-trips.
+      if (d == std::floor(d) && std::abs(d) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", d);
+      else std::snprintf(buf, sizeof buf, "%.17g", d);
+      out += buf;
+      return;
+    }
+    case Value::Type::String: out += quote(v.as_string()); return;
+    case Value::Type::Array: {
+      out += '[';
+      bool first = true;
+      for (const Value& x : v.as_array()) {
+        if (!first) out += ',';
+        first = false;
+        dump_to(x, out);
+      }
+      out += ']';
+      return;
+    }
+    case Value::Type::Object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, x] : v.as_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += quote(k);
+        out += ':';
+        dump_to(x, out);
+      }
+      out += '}';
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string dump(const Value& v) {
+  std::string out;
+  dump_to(v, out);
+  return out;
+}
 
 std::string quote(std::string_view s) {
   std::string out = "\"";

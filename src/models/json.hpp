@@ -1,6 +1,6 @@
-// A small strict JSON reader (RFC 8259) for safetensors headers, weight metadata and golden files.
-// Errors are enf::InvalidInput with the byte offset; nesting is limited so hostile input cannot
-// exhaust the stack.
+// A small strict JSON reader and writer (RFC 8259) for safetensors headers, weight metadata and
+// golden files. Errors are enf::InvalidInput with the byte offset; nesting is limited so hostile
+// input cannot exhaust the stack; strings must be valid UTF-8 and keys unique.
 #pragma once
 #include <map>
 #include <memory>
@@ -40,6 +40,9 @@ class Value {
   bool has(std::string_view key) const;  // false for non-objects
   const Value& at(std::string_view key) const;
 
+  // Structural equality; objects compare member by member in document order.
+  friend bool operator==(const Value& a, const Value& b);
+
  private:
   Type type_ = Type::Null;
   bool bool_ = false;
@@ -49,7 +52,12 @@ class Value {
   std::shared_ptr<Object> object_;
 };
 
+// Parses one JSON document (surrounding whitespace allowed, nothing else after it).
 Value parse(std::string_view text, int max_depth = 64);
+
+// Compact JSON text; numbers keep 17 significant digits, so parse(dump(v)) == v.
+// Throws InvalidInput for a non-finite number, which JSON cannot represent.
+std::string dump(const Value& v);
 
 // JSON string literal for s (quotes included).
 std::string quote(std::string_view s);

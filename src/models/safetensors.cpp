@@ -40,7 +40,10 @@ SafeTensors SafeTensors::from_bytes(std::vector<uint8_t> bytes, bool verify_chec
   SafeTensors st;
   if (bytes.size() < 8) throw WeightsError("weights file truncated: " + std::to_string(bytes.size()) + " bytes, not even a header");
   const uint64_t header_len = read_le<uint64_t>(bytes.data());
-  if (header_len > kMaxHeader || header_len > bytes.size() - 8)
+  if (header_len > kMaxHeader)
+    throw WeightsError("weights file corrupt: header length " + std::to_string(header_len) +
+                       " bytes is beyond the 100 MB limit; this is not a safetensors file");
+  if (header_len > bytes.size() - 8)
     throw WeightsError("weights file corrupt or truncated: header length " + std::to_string(header_len) +
                        " exceeds the file size " + std::to_string(bytes.size()));
   json::Value header;
@@ -67,7 +70,7 @@ SafeTensors SafeTensors::from_bytes(std::vector<uint8_t> bytes, bool verify_chec
       uint64_t count = 1;
       for (const auto& d : v.at("shape").as_array()) {
         const double x = d.as_number();
-        if (x < 0 || x != static_cast<double>(static_cast<int64_t>(x)) || x > 1e9)
+        if (!(x >= 0 && x <= 1e9) || x != std::floor(x))
           throw WeightsError("tensor '" + name + "' has an invalid shape");
         e.shape.push_back(static_cast<int64_t>(x));
         count *= static_cast<uint64_t>(x);
@@ -76,13 +79,13 @@ SafeTensors SafeTensors::from_bytes(std::vector<uint8_t> bytes, bool verify_chec
       const auto& off = v.at("data_offsets").as_array();
       if (off.size() != 2) throw WeightsError("tensor '" + name + "' needs two data_offsets");
       const double b = off[0].as_number(), en = off[1].as_number();
-      if (b < 0 || en < b || en > static_cast<double>(data_size) || b != std::floor(b) || en != std::floor(en)) {
-        if (b >= 0 && en >= b && en > static_cast<double>(data_size))
-          throw WeightsError("weights file truncated: tensor '" + name + "' needs bytes [" + std::to_string(uint64_t(b)) +
-                             ", " + std::to_string(uint64_t(en)) + ") but the data section has " +
-                             std::to_string(data_size) + " bytes");
+      // Integers within 2^53 convert exactly; anything else cannot be a byte offset.
+      if (!(b >= 0 && en >= b && en <= 9e15) || b != std::floor(b) || en != std::floor(en))
         throw WeightsError("tensor '" + name + "' has invalid data_offsets");
-      }
+      if (en > static_cast<double>(data_size))
+        throw WeightsError("weights file truncated: tensor '" + name + "' needs bytes [" + std::to_string(uint64_t(b)) +
+                           ", " + std::to_string(uint64_t(en)) + ") but the data section has " +
+                           std::to_string(data_size) + " bytes");
       e.begin = static_cast<size_t>(b);
       e.end = static_cast<size_t>(en);
       if (static_cast<uint64_t>(e.end - e.begin) != count * width)
@@ -94,9 +97,20 @@ SafeTensors SafeTensors::from_bytes(std::vector<uint8_t> bytes, bool verify_chec
   } catch (const InvalidInput& e) {
     throw WeightsError(std::string("weights file header is malformed: ") + e.what());
   }
+  // As in the reference safetensors implementation, the tensors must tile the data section
+  // exactly: an overlap, a hole or bytes after the last tensor all mean a damaged file.
   std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second) throw WeightsError("weights file corrupt: tensor data ranges overlap");
+  size_t covered = 0;
+  for (const auto& [b, en] : ranges) {
+    if (b < covered) throw WeightsError("weights file corrupt: tensor data ranges overlap");
+    if (b > covered)
+      throw WeightsError("weights file corrupt: data section has a hole at bytes [" + std::to_string(covered) + ", " +
+                         std::to_string(b) + ") that no tensor uses");
+    covered = en;
+  }
+  if (covered != data_size)
+    throw WeightsError("weights file corrupt: data section size mismatch: the header accounts for " +
+                       std::to_string(covered) + " bytes but the data section has " + std::to_string(data_size));
   st.bytes_ = std::move(bytes);
   auto digest = st.metadata_.find("sha256");
   if (verify_checksum && digest != st.metadata_.end()) {
@@ -109,9 +123,13 @@ SafeTensors SafeTensors::from_bytes(std::vector<uint8_t> bytes, bool verify_chec
 }
 
 SafeTensors SafeTensors::load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw WeightsError("cannot open weights file '" + path + "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw WeightsError("cannot read weights file '" + path + "'");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw WeightsError("cannot read weights file '" + path + "'");
   return from_bytes(std::move(bytes));
 }
 
@@ -123,7 +141,7 @@ std::vector<std::string> SafeTensors::names() const {
 
 const SafeTensors::Entry& SafeTensors::entry(const std::string& name) const {
   auto it = entries_.find(name);
-  if (it == entries_.end()) throw WeightsError("weights file has no tensor '" + name + "': wrong or incomplete model file");
+  if (it == entries_.end()) throw WeightsError("weights file is missing tensor '" + name + "': wrong or incomplete model file");
   return it->second;
 }
 
@@ -134,13 +152,14 @@ std::vector<float> SafeTensors::floats(const std::string& name, const std::vecto
   if (e.shape != expected)
     throw WeightsError("tensor '" + name + "' has shape " + shape_text(e.shape) + ", expected " + shape_text(expected));
   const uint8_t* p = bytes_.data() + data_offset_ + e.begin;
-  const size_t width = dtype_size(e.dtype);
-  const size_t n = (e.end - e.begin) / width;
+  const size_t n = (e.end - e.begin) / dtype_size(e.dtype);
   std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (e.dtype == "F32") out[i] = read_le<float>(p + 4 * i);
-    else if (e.dtype == "F64") out[i] = static_cast<float>(read_le<double>(p + 8 * i));
-    else throw WeightsError("tensor '" + name + "' is " + e.dtype + ", expected floating point");
+  if (e.dtype == "F32") {
+    if (n) std::memcpy(out.data(), p, 4 * n);  // the data section need not be 4-byte aligned
+  } else if (e.dtype == "F64") {
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(read_le<double>(p + 8 * i));
+  } else {
+    throw WeightsError("tensor '" + name + "' is " + e.dtype + ", expected floating point (F32 or F64)");
   }
   return out;
 }
@@ -148,13 +167,14 @@ std::vector<float> SafeTensors::floats(const std::string& name, const std::vecto
 std::vector<int64_t> SafeTensors::ints(const std::string& name) const {
   const Entry& e = entry(name);
   const uint8_t* p = bytes_.data() + data_offset_ + e.begin;
-  const size_t width = dtype_size(e.dtype);
-  const size_t n = (e.end - e.begin) / width;
+  const size_t n = (e.end - e.begin) / dtype_size(e.dtype);
   std::vector<int64_t> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (e.dtype == "I32") out[i] = read_le<int32_t>(p + 4 * i);
-    else if (e.dtype == "I64") out[i] = read_le<int64_t>(p + 8 * i);
-    else throw WeightsError("tensor '" + name + "' is " + e.dtype + ", expected integers");
+  if (e.dtype == "I32") {
+    for (size_t i = 0; i < n; ++i) out[i] = read_le<int32_t>(p + 4 * i);
+  } else if (e.dtype == "I64") {
+    if (n) std::memcpy(out.data(), p, 8 * n);
+  } else {
+    throw WeightsError("tensor '" + name + "' is " + e.dtype + ", expected integers (I32 or I64)");
   }
   return out;
 }

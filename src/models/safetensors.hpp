@@ -17,8 +17,11 @@ class SafeTensors {
     size_t begin = 0, end = 0;   // byte range within the data section
   };
 
-  // verify_checksum = false skips the SHA-256 check, for callers that verified the same bytes
-  // already (the browser checks once with WebCrypto instead of once per worker).
+  // Throws WeightsError naming the problem. The tensors must tile the data section exactly (no
+  // overlap, hole or trailing bytes, as in the reference implementation); a "sha256" metadata
+  // entry is checked against the data section. verify_checksum = false skips that check, for
+  // callers that verified the same bytes already (the browser checks once with WebCrypto
+  // instead of once per worker).
   static SafeTensors from_bytes(std::vector<uint8_t> bytes, bool verify_checksum = true);
   static SafeTensors load_file(const std::string& path);
 
