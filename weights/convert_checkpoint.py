@@ -186,17 +186,20 @@ def check_against_config(tensors, config, args):
             raise CheckpointError(f"args.json: {key} is {args.get(key)!r}, expected {value!r}")
 
 
-def write_safetensors(path, tensors, metadata):
+def write_safetensors(path, tensors, metadata, with_digest=True):
+    """tensors: {name: (dtype, shape, little-endian bytes)}, written sorted by name. With
+    with_digest, the SHA-256 of the data section goes into the metadata (the reader checks it)."""
     header = {}
     offset = 0
     data = bytearray()
     for name in sorted(tensors):
-        shape, raw = tensors[name]
-        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(raw)]}
+        dtype, shape, raw = tensors[name]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
         data += raw
         offset += len(raw)
     metadata = dict(metadata)
-    metadata["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
+    if with_digest:
+        metadata["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
     header["__metadata__"] = metadata
     blob = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
     blob += b" " * (-len(blob) % 8)
@@ -251,7 +254,7 @@ def convert(src, out, facts_path):
         "source": source_args,
         "license": license_text,
     }
-    write_safetensors(out, tensors, metadata)
+    write_safetensors(out, {name: ("F32", shape, raw) for name, (shape, raw) in tensors.items()}, metadata)
     return len(tensors)
 
 

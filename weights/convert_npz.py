@@ -7,13 +7,15 @@ Keeps num_atoms (I32 [N]), charges (I32 [N, 29], atomic numbers, 0 = padding) an
 (F32 [N, 29, 3], Angstrom), so the C++ tests and benchmarks need no zlib or numpy.
 """
 import ast
-import json
 import math
 import os
 import struct
 import sys
 import zipfile
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_checkpoint import write_safetensors  # noqa: E402  (one safetensors writer)
 
 _FORMATS = {"<i8": ("q", 8), "<i4": ("i", 4), "<f8": ("d", 8), "<f4": ("f", 4), "|u1": ("B", 1), "|b1": ("?", 1)}
 _ATOMIC_NUMBERS = {1, 6, 7, 8, 9}  # H, C, N, O, F
@@ -65,21 +67,6 @@ def check_split(n_atoms, charges, positions, width):
         raise ValueError(f"molecule {bad // (3 * width)}: a position is NaN or Inf")
 
 
-def write_safetensors(path, tensors, metadata):
-    header, data, offset = {}, bytearray(), 0
-    for name, dtype, shape, raw in sorted(tensors):
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
-        data += raw
-        offset += len(raw)
-    header["__metadata__"] = metadata
-    blob = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
-    blob += b" " * (-len(blob) % 8)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "wb") as f:  # write then rename: never a half-written file
-        f.write(struct.pack("<Q", len(blob)) + blob + data)
-    os.replace(path + ".tmp", path)
-
-
 def convert(src, out):
     if not os.path.exists(src):
         raise ValueError("file not found")
@@ -96,12 +83,13 @@ def convert(src, out):
     if len(c_shape) != 2 or p_shape != (c_shape[0], c_shape[1], 3) or n_shape != (c_shape[0],):
         raise ValueError(f"unexpected shapes num_atoms {n_shape}, charges {c_shape}, positions {p_shape}")
     check_split(n_atoms, charges, positions, c_shape[1])
-    tensors = [
-        ("charges", "I32", list(c_shape), struct.pack("<%di" % len(charges), *[int(v) for v in charges])),
-        ("num_atoms", "I32", list(n_shape), struct.pack("<%di" % len(n_atoms), *[int(v) for v in n_atoms])),
-        ("positions", "F32", list(p_shape), struct.pack("<%df" % len(positions), *positions)),
-    ]
-    write_safetensors(out, tensors, {"format": "enf-wasm/qm9-test", "source": os.path.basename(src)})
+    tensors = {
+        "charges": ("I32", list(c_shape), struct.pack("<%di" % len(charges), *[int(v) for v in charges])),
+        "num_atoms": ("I32", list(n_shape), struct.pack("<%di" % len(n_atoms), *[int(v) for v in n_atoms])),
+        "positions": ("F32", list(p_shape), struct.pack("<%df" % len(positions), *positions)),
+    }
+    metadata = {"format": "enf-wasm/qm9-test", "source": os.path.basename(src)}
+    write_safetensors(out, tensors, metadata, with_digest=False)
     return c_shape[0]
 
 
