@@ -4,6 +4,9 @@ import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { EnfError, InvalidInputError } from './errors.js';
 import { formatE, formatF, formatG, jsonNumber, padRight } from './format.js';
 import { firstTestMolecule } from './npz.js';
+import { evaluate, writeReport } from './eval-node.js';
+import { formatProportion } from './eval-report.js';
+import type { EvalProgress } from './eval.js';
 import { loadModel, toSDF, toXYZ, type EnfModel } from './node.js';
 import type { Molecule, VerifyCheck } from './types.js';
 
@@ -15,6 +18,9 @@ usage:
   enf score FILE.xyz [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
   enf verify GOLDEN.json... [--rtol R] [--atol A]
   enf bench [--data QM9_TEST.npz] [--quick] [--no-exact] [--pool N [--pool-only]]
+  enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K] [--nll-seed S]
+           [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A] [--out-dir DIR] [--no-smiles]
+           (model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html)
 common options:
   --weights PATH   QM9 weights (.safetensors; default: the model bundled with the package)
   --workers N      size of the worker pool (default: the machine's cores)
@@ -22,7 +28,7 @@ common options:
 M = 0 or absent draws the atom count from p(M). Positions are in Angstrom, log-likelihoods in nats.
 `;
 
-const FLAGS = new Set(['quick', 'no-exact', 'pool-only']);
+const FLAGS = new Set(['quick', 'no-exact', 'pool-only', 'no-smiles']);
 
 class Args {
   command = '';
@@ -239,6 +245,59 @@ async function cmdBench(a: Args, weights: string): Promise<number> {
   return 0;
 }
 
+async function cmdEval(a: Args, model: EnfModel): Promise<number> {
+  const dir = a.get('out-dir', 'enf-report');
+  const data = a.get('data', '../shared/data/qm9_test.npz');
+  const trace = a.get('trace', 'hutchinson');
+  if (trace !== 'exact' && trace !== 'hutchinson') throw new InvalidInputError('--trace must be exact or hutchinson');
+  // Progress on stderr: a line per tenth of each phase (and a redrawn line on a terminal).
+  const tty = process.stderr.isTTY;
+  let lastPhase = '';
+  let lastTenth = -1;
+  const t0 = performance.now();
+  const onProgress = (p: EvalProgress) => {
+    if (p.phase === 'done') return;
+    const tenth = Math.floor((10 * p.done) / Math.max(1, p.total));
+    if (!tty && p.phase === lastPhase && tenth === lastTenth) return;
+    lastPhase = p.phase;
+    lastTenth = tenth;
+    const line = `enf eval: ${p.phase} ${p.done}/${p.total} (${((performance.now() - t0) / 1000).toFixed(0)} s)`;
+    process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+  };
+  const report = await evaluate(model, {
+    samples: a.integer('samples', 1000, 1, 1_000_000),
+    seed: a.integer('seed', 0, 0, 2 ** 52),
+    data,
+    nllMolecules: a.integer('nll-molecules', 100, 0, 10_000_000),
+    nllSeed: a.integer('nll-seed', 0, 0, 2 ** 31),
+    trace,
+    probes: a.integer('probes', 1, 1, 1024),
+    rtol: a.number('rtol', 1e-4),
+    atol: a.number('atol', 1e-4),
+    rdkit: a.has('no-smiles') ? null : undefined,
+    rdkitNote: a.has('no-smiles') ? 'SMILES skipped (--no-smiles)' : undefined,
+    onProgress,
+  });
+  if (tty) process.stderr.write('\n');
+  const json = `${dir}/report.json`;
+  const html = `${dir}/report.html`;
+  await writeReport(report, { json, html });
+  const c = report.chemistry;
+  const lines = [
+    `atom stability      ${formatProportion(report.stability.atoms, 2)}   (paper 85 %)`,
+    `molecule stability  ${formatProportion(report.stability.molecules, 2)}   (paper 4.9 %)`,
+    `validity            ${c.valid ? formatProportion(c.valid) : c.note}`,
+    `uniqueness          ${c.unique ? `${(100 * c.unique.fraction).toFixed(1)} % (${c.unique.count}/${c.unique.of})   (paper 71.8 %)` : 'n/a'}`,
+    `test NLL            ${report.nll ? `${report.nll.mean.toFixed(2)} ± ${report.nll.stderr.toFixed(2)} nats (s.e., ${report.nll.source}, ${trace})   (paper -59.7)` : 'not computed'}`,
+    `JSD distances ${jsdText(report.histograms.distances.jsd)}, atom counts ${jsdText(report.histograms.atomCounts.jsd)}, atom types ${jsdText(report.histograms.atomTypes.jsd)} (nats)`,
+    `wrote ${json} and ${html} in ${report.timing.totalSeconds.toFixed(1)} s`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+const jsdText = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
+
 /** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let model: EnfModel | null = null;
@@ -248,7 +307,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return a.command ? 0 : 2;
     }
-    const commands = ['sample', 'trajectory', 'score', 'verify', 'bench'];
+    const commands = ['sample', 'trajectory', 'score', 'verify', 'bench', 'eval'];
     if (!commands.includes(a.command)) {
       process.stderr.write(`enf: unknown command '${a.command}'\n${USAGE}`);
       return 2;
@@ -263,6 +322,7 @@ export async function main(argv: string[]): Promise<number> {
     if (a.command === 'trajectory') code = await cmdTrajectory(a, model, out);
     if (a.command === 'score') code = await cmdScore(a, model, out);
     if (a.command === 'verify') code = await cmdVerify(a, model, out);
+    if (a.command === 'eval') code = await cmdEval(a, model);
     await out.close();
     return code;
   } catch (e) {

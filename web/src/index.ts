@@ -104,3 +104,9 @@ export const bonds = chem.bonds;
 export const stability = chem.stability;
 /** Hill formula of element symbols. */
 export const formula = chem.formula;
+/** The model report (pass `rdkit`, an initialised @rdkit/rdkit module, for SMILES). */
+export { evaluate, referenceStats, HISTOGRAMS, PAPER } from './eval.js';
+export type { EvalReport, EvaluateOptions, EvalProgress, ReferenceStats, TestMolecule, HistogramComparison } from './eval.js';
+export { reportBody, reportHtml, histogramSvg, formatProportion } from './eval-report.js';
+export { molBlock, smilesOf, type RDKitLike } from './eval-chem.js';
+export { wilson, jensenShannon, meanStderr, histogram, pairDistances, seededSubset, type Proportion } from './stats.js';

@@ -86,3 +86,10 @@ export const toSDF = chem.toSDF;
 export const bonds = chem.bonds;
 export const stability = chem.stability;
 export const formula = chem.formula;
+/** The model report; in Node it reads the test split from `data` and loads @rdkit/rdkit itself. */
+export { evaluate, loadRDKit, loadTestMolecules, writeReport, type NodeEvaluateOptions } from './eval-node.js';
+export { referenceStats, HISTOGRAMS, PAPER } from './eval.js';
+export type { EvalReport, EvaluateOptions, EvalProgress, ReferenceStats, TestMolecule, HistogramComparison } from './eval.js';
+export { reportBody, reportHtml, histogramSvg, formatProportion } from './eval-report.js';
+export { molBlock, smilesOf, type RDKitLike } from './eval-chem.js';
+export { wilson, jensenShannon, meanStderr, histogram, pairDistances, seededSubset, type Proportion } from './stats.js';
