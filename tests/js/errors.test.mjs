@@ -44,6 +44,10 @@ async function rejects(promise, Type, pattern) {
 test('NaN coordinates', { skip: skipNoWeights }, async () => {
   const bad = { ...water, positions: [0, 0, NaN, 0, 0.76, -0.48, 0, -0.76, -0.48] };
   await rejects(model.score(bad), InvalidInputError, /non-finite coordinate/);
+  // Not numbers at all: rejected rather than coerced (null would silently become 0).
+  await rejects(model.score({ ...water, positions: [0, 0, null, 0, 0.76, -0.48, 0, -0.76, -0.48] }), InvalidInputError, /positions\[2\] is null; coordinates must be numbers/);
+  await rejects(model.score({ ...water, positions: [[0, 0, 0], [0, '0.76', -0.48], [0, -0.76, -0.48]] }), InvalidInputError, /row 1, entry 1 is the string '0.76'/);
+  await rejects(model.score({ ...water, positions: [[0, 0, 0], null, [0, -0.76, -0.48]] }), InvalidInputError, /position row 1 is null/);
 });
 
 test('unknown elements', { skip: skipNoWeights }, async () => {

@@ -86,29 +86,49 @@ function rotationOption(r: ArrayLike<number> | ReadonlyArray<ArrayLike<number>> 
 
 /** Elements and flat positions of a molecule given with flat or nested positions (the core checks the rest). */
 export function moleculeArrays(m: MoleculeInput): { elements: Array<string | number>; positions: Float64Array } {
-  if (!m || typeof m !== 'object' || !m.elements || !m.positions || typeof m.elements === 'string')
-    throw new InvalidInputError('a molecule needs `elements` (symbols or atomic numbers) and `positions` (Å)');
-  const elements = Array.from(m.elements);
+  if (!m || typeof m !== 'object' || !isList(m.elements) || !isList(m.positions))
+    throw new InvalidInputError('a molecule needs `elements` (symbols or atomic numbers) and `positions` (Å), both arrays');
+  const elements = Array.from(m.elements as ArrayLike<string | number>);
   const M = elements.length;
   const p = m.positions as ArrayLike<unknown>;
+  // Numbers only: JS would quietly turn null into 0 and '1.0' into 1. NaN and infinities are
+  // numbers; the core rejects them with the atom they belong to.
+  const coordinate = (v: unknown, where: string): number => {
+    if (typeof v !== 'number') throw new InvalidInputError(`${where} is ${describe(v)}; coordinates must be numbers (Å)`);
+    return v;
+  };
   let positions: Float64Array;
   if (p.length > 0 && typeof p[0] === 'object' && p[0] !== null) {
-    const rows = p as ArrayLike<ArrayLike<number>>;
-    if (rows.length !== M)
-      throw new InvalidInputError(`the molecule has ${M} elements but ${rows.length} position rows; give one [x, y, z] per atom`);
+    if (p.length !== M)
+      throw new InvalidInputError(`the molecule has ${M} elements but ${p.length} position rows; give one [x, y, z] per atom`);
     positions = new Float64Array(3 * M);
     for (let i = 0; i < M; ++i) {
-      if (rows[i].length !== 3) throw new InvalidInputError(`position row ${i} has ${rows[i].length} numbers; give [x, y, z]`);
-      for (let d = 0; d < 3; ++d) positions[3 * i + d] = Number(rows[i][d]);
+      const row = p[i];
+      if (!isList(row) || row.length !== 3)
+        throw new InvalidInputError(`position row ${i} is ${isList(row) ? `${row.length} numbers` : describe(row)}; give [x, y, z]`);
+      for (let d = 0; d < 3; ++d) positions[3 * i + d] = coordinate(row[d], `position row ${i}, entry ${d}`);
     }
   } else {
-    positions = Float64Array.from(p as ArrayLike<number>, Number);
-    if (positions.length !== 3 * M)
-      throw new InvalidInputError(
-        `positions hold ${positions.length} numbers but ${M} atoms need ${3 * M} (x, y, z per atom, Å)`,
-      );
+    if (p.length !== 3 * M)
+      throw new InvalidInputError(`positions hold ${p.length} numbers but ${M} atoms need ${3 * M} (x, y, z per atom, Å)`);
+    positions = new Float64Array(3 * M); // a copy: the caller's array is never transferred or changed
+    if (p instanceof BigInt64Array || p instanceof BigUint64Array)
+      throw new InvalidInputError('positions must be numbers (Å), not BigInts');
+    if (ArrayBuffer.isView(p)) positions.set(p as ArrayLike<number>);
+    else for (let k = 0; k < p.length; ++k) positions[k] = coordinate(p[k], `positions[${k}]`);
   }
   return { elements, positions };
+}
+
+function isList(v: unknown): v is ArrayLike<unknown> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return `the string '${v.length > 20 ? v.slice(0, 20) + '…' : v}'`;
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
 }
 
 function frameFromMessage(f: FrameMessage): Frame {
