@@ -1,5 +1,6 @@
 // The packed tarball, installed into a scratch Vite app made here, builds; loaded in headless
-// Chromium under a Content-Security-Policy without 'unsafe-eval', it samples a molecule.
+// Chromium under a Content-Security-Policy without 'unsafe-eval', it samples a molecule, bit for bit
+// the one Node samples from the same seed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { test } from 'node:test';
-import { root, skipNoWeights } from './helpers.mjs';
+import { root, sameBits, skipNoWeights } from './helpers.mjs';
 
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const skip = skipNoWeights || (!existsSync(chromium) && `no Chromium at ${chromium}`);
@@ -130,6 +131,16 @@ try {
       assert.equal(r.abortName, 'AbortError');
       assert.equal(r.sameAfterAbort, true);
       assert.deepEqual(problems, []);
+      // The same seed in Node (worker_threads) gives the same bits as in Chromium (Web Workers).
+      const { loadModel } = await import('enf-wasm');
+      const nodeModel = await loadModel('qm9', { workers: 1 });
+      try {
+        const [m] = await nodeModel.sample({ seed: 1, atoms: 9 });
+        assert.ok(sameBits(Float32Array.from(r.positions), m.positions), 'Chromium and Node sampled different positions for seed 1');
+        assert.equal(r.formula, m.formula);
+      } finally {
+        nodeModel.dispose();
+      }
       t.diagnostic(`load progress [phase, fraction, ms]: ${JSON.stringify(r.marks)}; first worker: ${JSON.stringify(r.timings)}`);
       t.diagnostic(`Chromium: loadModel ${r.loadMs.toFixed(0)} ms (${r.workers} workers), first 9-atom sample ${r.sampleMs.toFixed(0)} ms`);
     } finally {

@@ -174,18 +174,20 @@ export class EnfModel {
     const atol = tolerance('atol', o.atol);
     const rotation = rotationOption(o.rotation);
     if (o.signal?.aborted) throw new AbortError();
-    // One job per molecule; on failure the others are cancelled.
-    const inner = new AbortController();
-    const forward = () => inner.abort(o.signal?.reason);
+    // One job per molecule, each with its own controller (one shared signal would collect `count`
+    // listeners); the caller's signal or a failure cancels them all.
+    const controllers = Array.from({ length: count }, () => new AbortController());
+    const cancelAll = (reason?: unknown) => controllers.forEach((c) => c.abort(reason));
+    const forward = () => cancelAll(o.signal?.reason);
     o.signal?.addEventListener('abort', forward, { once: true });
     try {
-      const jobs = Array.from({ length: count }, (_, k) =>
-        pool.run({ op: 'sample', atoms, seed: seed + k, rtol, atol, rotation }, { signal: inner.signal }),
+      const jobs = controllers.map((c, k) =>
+        pool.run({ op: 'sample', atoms, seed: seed + k, rtol, atol, rotation }, { signal: c.signal }),
       );
       try {
         return (await Promise.all(jobs)) as Molecule[];
       } catch (e) {
-        inner.abort();
+        cancelAll();
         await Promise.allSettled(jobs);
         throw e;
       }
