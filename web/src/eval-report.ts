@@ -126,7 +126,7 @@ export function reportBody(r: EvalReport): string {
   out.push(`<section class="enf-report" data-samples="${s.samples}">`);
   out.push(
     `<p class="meta">${s.samples} samples (seeds ${s.seed}–${s.seed + s.samples - 1}, sizes from p(M)), dopri5 rtol ${s.rtol}, atol ${s.atol}; ` +
-      `${escapeHtml(r.runtime)}, ${r.model.workers} workers; ${escapeHtml(r.created)}. Intervals: ${escapeHtml(s.interval)}.</p>`,
+      `${escapeHtml(r.runtime)}, ${r.model.workers} worker${r.model.workers === 1 ? '' : 's'}; ${escapeHtml(r.created)}. Intervals: ${escapeHtml(s.interval)}.</p>`,
   );
   // Summary against the paper.
   const c = r.chemistry;
@@ -144,15 +144,15 @@ export function reportBody(r: EvalReport): string {
     ['Connected (stable molecules)', c.connected ? formatProportion(c.connected) : 'n/a', '—', '—'],
   ];
   out.push(
-    `<table class="summary">${row(['Metric', 'This run', 'Paper (E-NF)', 'Test data'], true)}${rows.map((x) => row(x)).join('')}</table>`,
+    `<div class="table-wrap"><table class="summary">${row(['Metric', 'This run', 'Paper (E-NF)', 'Test data'], true)}${rows.map((x) => row(x)).join('')}</table></div>`,
   );
   if (c.note) out.push(`<p class="note">${escapeHtml(c.note)}</p>`);
   // Plots.
   const hs = r.histograms;
   const jsd = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
   out.push(
-    `<table class="jsd-table">${row(['Histogram', 'Jensen-Shannon divergence (nats)'], true)}` +
-      `${row(['Interatomic distances', jsd(hs.distances.jsd)])}${row(['Atom counts', jsd(hs.atomCounts.jsd)])}${row(['Atom types', jsd(hs.atomTypes.jsd)])}</table>`,
+    `<div class="table-wrap"><table class="jsd-table">${row(['Histogram', 'Jensen-Shannon divergence (nats)'], true)}` +
+      `${row(['Interatomic distances', jsd(hs.distances.jsd)])}${row(['Atom counts', jsd(hs.atomCounts.jsd)])}${row(['Atom types', jsd(hs.atomTypes.jsd)])}</table></div>`,
   );
   out.push(`<div class="plots">`);
   out.push(`<figure>${histogramSvg(hs.distances, { id: 'distances', title: 'Interatomic distances', xLabel: 'distance (Å), 0.05 Å bins' })}</figure>`);
@@ -164,7 +164,7 @@ export function reportBody(r: EvalReport): string {
   if (c.top.length) {
     out.push(`<h3>Most frequent stable molecules (canonical SMILES, RDKit ${escapeHtml(c.rdkit ?? '')})</h3>`);
     out.push(
-      `<table class="smiles">${row(['SMILES', 'count'], true)}${c.top.map((t) => row([`<code>${escapeHtml(t.smiles)}</code>`, String(t.count)])).join('')}</table>`,
+      `<div class="table-wrap"><table class="smiles">${row(['SMILES', 'count'], true)}${c.top.map((t) => row([`<code>${escapeHtml(t.smiles)}</code>`, String(t.count)])).join('')}</table></div>`,
     );
   }
   out.push(
@@ -176,7 +176,8 @@ export function reportBody(r: EvalReport): string {
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:980px;padding:0 16px;color:#1b1f24;background:#fff}
 h1{font-size:22px}h3{font-size:15px}table{border-collapse:collapse;margin:10px 0}td,th{padding:4px 10px;border-bottom:1px solid #d0d7de;text-align:left;font-variant-numeric:tabular-nums}
-th{background:#f3f5f7}.meta,.note{color:#57606a;font-size:13px}.plots{display:grid;gap:8px}figure{margin:0;max-width:720px}code{font-size:12px}`;
+th{background:#f3f5f7}.meta,.note{color:#57606a;font-size:13px}.plots{display:grid;gap:8px}figure{margin:0;max-width:720px}
+.table-wrap{overflow-x:auto}code{font-size:12px;overflow-wrap:anywhere}`;
 
 async function sha256Base64(text: string): Promise<string | null> {
   const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;

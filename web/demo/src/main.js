@@ -3,6 +3,7 @@
 // worker pool; this file only wires the page.
 import { bonds, formula, loadModel, stability, toSDF, toXYZ } from 'enf-wasm';
 import { MoleculeViewer } from './viewer.js';
+import { setupReport } from './report.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -15,6 +16,7 @@ let sampleAbort = null;
 let scoreAbort = null;
 // Counters the browser tests read (frames streamed, molecules finished).
 const demoState = (window.__enfDemo = { frames: 0, samples: 0, ready: false, viewer });
+const reportView = setupReport({ getModel: () => model, state: demoState });
 
 function setStatus(text, isError = false) {
   status.textContent = text;
@@ -316,6 +318,7 @@ $('cancel-score').addEventListener('click', () => scoreAbort && scoreAbort.abort
     stability(h2);
     $('sample').disabled = false;
     $('score').disabled = false;
+    reportView.enable();
     demoState.ready = true;
   } catch (err) {
     showError(null, err);

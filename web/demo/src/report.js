@@ -1,0 +1,117 @@
+// The "Model report" view: a small live run of the package's evaluate() (the same statistics and
+// plots as `npx enf eval`), with progress and cancel, or a report.json from the CLI opened here.
+// RDKit is not loaded on this page: its WebAssembly bindings build functions with `new Function`,
+// which the page's Content-Security-Policy (no 'unsafe-eval') forbids, so the live report leaves
+// validity, SMILES and uniqueness to the CLI's report.
+import { evaluate, parseXYZ, reportBody, reportHtml } from 'enf-wasm';
+
+const RDKIT_NOTE =
+  "Validity, SMILES and uniqueness need RDKit's WebAssembly build, which compiles code at run time ('unsafe-eval') and so cannot run under " +
+  "this page's Content-Security-Policy: run `npx enf eval` and open its report.json here for them.";
+
+const PHASES = { reference: 'Reading the reference', sample: 'Sampling', smiles: 'SMILES', nll: 'Scoring test molecules', done: 'Done' };
+
+async function fetchJson(name) {
+  try {
+    const r = await fetch(new URL(name, document.baseURI));
+    return r.ok ? await r.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Wires the view; `getModel()` returns the loaded model (or null before it is loaded). */
+export function setupReport({ getModel, state }) {
+  const $ = (id) => document.getElementById(id);
+  const out = $('report-out');
+  const status = $('report-status');
+  let abort = null;
+  let report = null;
+  // The reference statistics (built from the QM9 test split at build time) and a few test molecules.
+  const assets = Promise.all([fetchJson('qm9-reference.json'), fetchJson('qm9-samples.json')]);
+
+  function show(r) {
+    report = r;
+    state.report = r;
+    out.innerHTML = reportBody(r);
+    $('report-json').disabled = false;
+    $('report-html').disabled = false;
+  }
+
+  $('report-run').addEventListener('click', async () => {
+    const model = getModel();
+    if (!model) return;
+    const samples = Math.max(5, Math.min(200, Math.floor(Number($('report-samples').value)) || 24));
+    const nllMolecules = Math.max(0, Math.min(10, Math.floor(Number($('report-nll').value)) || 0));
+    const seed = Math.max(0, Math.floor(Number($('report-seed').value)) || 0);
+    abort = new AbortController();
+    $('report-run').disabled = true;
+    $('report-cancel').disabled = false;
+    status.classList.remove('error');
+    const t0 = performance.now();
+    try {
+      const [reference, builtins] = await assets;
+      const testMolecules = [];
+      for (const m of builtins ?? []) {
+        try {
+          testMolecules.push(parseXYZ(m.xyz));
+        } catch { /* skip a malformed built-in */ }
+      }
+      const r = await evaluate(model, {
+        samples,
+        seed,
+        reference: reference ?? undefined,
+        testMolecules,
+        nllMolecules,
+        rdkit: null,
+        rdkitNote: RDKIT_NOTE,
+        runtime: `browser, ${navigator.userAgent.match(/(Chrome|Firefox|Safari)\/[\d.]+/)?.[0] ?? 'WebAssembly'}`,
+        signal: abort.signal,
+        onProgress: ({ phase, done, total }) => {
+          $('report-progress').value = phase === 'sample' ? (0.8 * done) / total : phase === 'nll' ? 0.8 + (0.2 * done) / total : phase === 'done' ? 1 : $('report-progress').value;
+          status.textContent = `${PHASES[phase] ?? phase} ${phase === 'done' ? '' : `${done}/${total}`}`;
+        },
+      });
+      show(r);
+      state.reportRuns = (state.reportRuns ?? 0) + 1;
+      status.textContent = `Report of ${samples} samples computed on this machine in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
+    } catch (err) {
+      status.textContent = err && err.name === 'AbortError' ? 'Report cancelled.' : `Report failed: ${err && err.message ? err.message : err}`;
+      status.classList.toggle('error', !(err && err.name === 'AbortError'));
+      $('report-progress').value = 0;
+    } finally {
+      abort = null;
+      $('report-run').disabled = false;
+      $('report-cancel').disabled = true;
+    }
+  });
+  $('report-cancel').addEventListener('click', () => abort && abort.abort());
+
+  $('report-file').addEventListener('change', async () => {
+    const file = $('report-file').files[0];
+    if (!file) return;
+    try {
+      const r = JSON.parse(await file.text());
+      if (!r || r.schema !== 'enf-eval/1') throw new Error('not an enf eval report (schema enf-eval/1)');
+      show(r);
+      status.classList.remove('error');
+      status.textContent = `Opened ${file.name}: ${r.settings.samples} samples, ${r.runtime}.`;
+    } catch (err) {
+      status.classList.add('error');
+      status.textContent = `Could not open ${file.name}: ${err.message}`;
+    }
+  });
+  $('report-json').addEventListener('click', () => report && download('enf-report.json', JSON.stringify(report, null, 1), 'application/json'));
+  $('report-html').addEventListener('click', async () => report && download('enf-report.html', await reportHtml(report), 'text/html'));
+
+  return { enable: () => ($('report-run').disabled = false) };
+}
