@@ -1,0 +1,98 @@
+#include "train/energy.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "errors.hpp"
+
+namespace enf::train {
+
+double dw4_pair(double d) {
+  const double u = d - 4.0;
+  return 0.9 * u * u * u * u - 4.0 * u * u;
+}
+
+double lj_pair(double d) {
+  const double s6 = 1.0 / (d * d * d * d * d * d);
+  return s6 * s6 - 2.0 * s6;
+}
+
+ParticleSystem dw4() { return ParticleSystem{"dw4", 4, 2, dw4_pair, 0.0}; }
+ParticleSystem lj13() { return ParticleSystem{"lj13", 13, 3, lj_pair, 1.0}; }
+
+ParticleSystem custom_system(const std::string& name, int n, int dim, std::function<double(double)> pair,
+                             double com_spring) {
+  if (n < 2 || n > 1000) throw InvalidInput("a particle system needs between 2 and 1000 particles, got " + std::to_string(n));
+  if (dim < 1 || dim > 3) throw InvalidInput("particles live in 1, 2 or 3 dimensions, got " + std::to_string(dim));
+  if (!pair) throw InvalidInput("the pair energy function is empty; pass a function of the distance");
+  if (!(com_spring >= 0) || !std::isfinite(com_spring))
+    throw InvalidInput("the centre-of-mass spring constant must be finite and >= 0");
+  return ParticleSystem{name, n, dim, std::move(pair), com_spring};
+}
+
+double ParticleSystem::energy_unchecked(const double* x) const {
+  const int N = n_particles, D = dim;
+  double e = 0;
+  for (int i = 0; i < N; ++i)
+    for (int j = i + 1; j < N; ++j) {
+      double r2 = 0;
+      for (int k = 0; k < D; ++k) {
+        const double u = x[i * D + k] - x[j * D + k];
+        r2 += u * u;
+      }
+      const double d = std::sqrt(r2);
+      const double p = pair(d);
+      if (std::isnan(p) || p == -std::numeric_limits<double>::infinity())
+        throw InvalidInput("the pair energy of system '" + name + "' is " + (std::isnan(p) ? "NaN" : "-inf") +
+                           " at distance " + std::to_string(d) +
+                           "; it must be finite (or +inf) and bounded below for exp(-E) to be a density");
+      e += p;
+    }
+  if (com_spring > 0) {
+    double s = 0;
+    for (int k = 0; k < D; ++k) {
+      double mean = 0;
+      for (int i = 0; i < N; ++i) mean += x[i * D + k];
+      mean /= N;
+      for (int i = 0; i < N; ++i) s += (x[i * D + k] - mean) * (x[i * D + k] - mean);
+    }
+    e += 0.5 * com_spring * s;
+  }
+  return e;
+}
+
+double ParticleSystem::energy(const Eigen::VectorXd& x) const {
+  if (x.size() != size())
+    throw InvalidInput("system '" + name + "' takes " + std::to_string(n_particles) + " x " + std::to_string(dim) +
+                       " = " + std::to_string(size()) + " coordinates, got " + std::to_string(x.size()));
+  if (!x.allFinite()) throw InvalidInput("positions contain NaN or Inf");
+  return energy_unchecked(x.data());
+}
+
+void validate_dataset(const Eigen::MatrixXd& s, const ParticleSystem& sys, const std::string& what) {
+  if (s.rows() == 0) throw InvalidInput(what + " has no samples; pass at least one");
+  if (s.cols() != sys.size())
+    throw InvalidInput(what + " has " + std::to_string(s.cols()) + " numbers per sample, but system '" + sys.name +
+                       "' needs " + std::to_string(sys.n_particles) + " particles x " + std::to_string(sys.dim) +
+                       " dimensions = " + std::to_string(sys.size()));
+  for (Eigen::Index j = 0; j < s.cols(); ++j)
+    for (Eigen::Index i = 0; i < s.rows(); ++i)
+      if (!std::isfinite(s(i, j)))
+        throw InvalidInput(what + " holds a non-finite value (NaN or Inf) in sample " + std::to_string(i) +
+                           ", coordinate " + std::to_string(j) + "; remove or fix that sample");
+}
+
+Eigen::MatrixXd centre(const Eigen::MatrixXd& s, int dim) {
+  Eigen::MatrixXd out = s;
+  const int N = static_cast<int>(s.cols() / dim);
+  for (Eigen::Index r = 0; r < s.rows(); ++r)
+    for (int k = 0; k < dim; ++k) {
+      double mean = 0;
+      for (int i = 0; i < N; ++i) mean += s(r, i * dim + k);
+      mean /= N;
+      for (int i = 0; i < N; ++i) out(r, i * dim + k) -= mean;
+    }
+  return out;
+}
+
+}  // namespace enf::train

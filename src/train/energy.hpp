@@ -1,0 +1,47 @@
+// Target energies of the small particle systems (Köhler et al. 2020; the E-NF paper, section 5.1),
+// at temperature 1: the data density is exp(-E(x)). A system is N particles in D dimensions whose
+// energy is a sum of a pairwise term over distances plus an optional harmonic pull of every
+// particle toward the centre of mass. Positions are one flat vector, particle-major:
+// x = [x_0 (D numbers), x_1, ...], the same layout as the particle flow's ODE state.
+#pragma once
+#include <Eigen/Dense>
+#include <functional>
+#include <string>
+
+namespace enf::train {
+
+// Pair energies as functions of the distance d.
+double dw4_pair(double d);  // 0.9 (d - 4)^4 - 4 (d - 4)^2
+double lj_pair(double d);   // (1/d)^12 - 2 (1/d)^6 (minimum -1 at d = 1)
+
+struct ParticleSystem {
+  std::string name;
+  int n_particles = 0;
+  int dim = 0;
+  std::function<double(double)> pair;  // energy of one pair at distance d
+  double com_spring = 0;               // E += com_spring / 2 * sum_i |x_i - mean|^2
+
+  int size() const { return n_particles * dim; }
+  // E(x); throws InvalidInput when x has the wrong size or is not finite. May return +inf (for
+  // example overlapping Lennard-Jones particles); NaN or -inf from the pair energy raise
+  // InvalidInput naming the distance, since such an energy defines no density.
+  double energy(const Eigen::VectorXd& x) const;
+  // The same without the checks on x, for inner loops that validated it already.
+  double energy_unchecked(const double* x) const;
+};
+
+ParticleSystem dw4();   // 4 particles in 2-D
+ParticleSystem lj13();  // 13 particles in 3-D, com_spring 1
+// A user-supplied pair energy; throws InvalidInput for n_particles < 2, dim < 1, no function or
+// a negative or non-finite spring.
+ParticleSystem custom_system(const std::string& name, int n_particles, int dim, std::function<double(double)> pair,
+                             double com_spring = 0);
+
+// Rejects unusable data sets with InvalidInput: no samples, a column count other than
+// n_particles * dim, or a NaN / Inf entry (naming the row and column).
+void validate_dataset(const Eigen::MatrixXd& samples, const ParticleSystem& system, const std::string& what);
+
+// Subtracts each sample's centre of mass (rows are samples).
+Eigen::MatrixXd centre(const Eigen::MatrixXd& samples, int dim);
+
+}  // namespace enf::train
