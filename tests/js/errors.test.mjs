@@ -142,6 +142,8 @@ test('an aborted call rejects with AbortError', { skip: skipNoWeights }, async (
 
 test('a crashed worker rejects its call and is replaced', { skip: skipNoWeights }, async () => {
   await assert.rejects(model._run({ op: 'crash' }), (e) => e instanceof WorkerCrashedError && /replaced/.test(e.message));
+  // Out of memory: the worker dies alone (the test process survives), its call rejects.
+  await assert.rejects(model._run({ op: 'oom' }), (e) => e instanceof WorkerCrashedError && /memory/i.test(e.message) && /replaced/.test(e.message));
   // The pool keeps serving calls on both workers.
   const ms = await Promise.all([model.sample({ atoms: 5, seed: 1 }), model.sample({ atoms: 5, seed: 2 })]);
   assert.equal(ms.length, 2);

@@ -23,7 +23,13 @@ async function readFileOrFail(path: string): Promise<Uint8Array> {
 
 const platform: Platform = {
   workerFactory(onReply, onCrash) {
-    const w = new Worker(new URL('./worker.node.js', import.meta.url), { name: 'enf-wasm' });
+    // A worker that runs out of JS heap dies alone (ERR_WORKER_OUT_OF_MEMORY, then replaced)
+    // instead of taking the process with it. The model's memory is the wasm heap, outside this
+    // limit (at most 2 GB, where an allocation fails with a clear error).
+    const w = new Worker(new URL('./worker.node.js', import.meta.url), {
+      name: 'enf-wasm',
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
     let ended = false;
     w.on('message', onReply);
     w.on('error', (e) => {

@@ -80,7 +80,8 @@ export interface HeapRequest {
 
 /** For tests: makes the worker die the way a real crash would. */
 export interface CrashRequest {
-  op: 'crash';
+  /** crash: an uncaught error; oom: the worker's JS heap runs out (Node: its resourceLimits). */
+  op: 'crash' | 'oom';
   id: number;
 }
 

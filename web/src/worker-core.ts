@@ -198,6 +198,11 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
           throw new Error('worker crash requested by a test');
         });
         return null;
+      case 'oom': {
+        // Run out of memory as a runaway allocation would (tests only).
+        const hoard: number[][] = [];
+        for (;;) hoard.push(new Array(1 << 20).fill(hoard.length));
+      }
     }
   }
 
