@@ -2,6 +2,7 @@
 // WebAssembly compilation is allowed ('wasm-unsafe-eval').
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
+import { rdkitCsp } from './scripts/rdkit-csp.js';
 
 export const CSP = [
   "default-src 'self'",
@@ -17,6 +18,8 @@ export const CSP = [
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
+  // RDKit's WebAssembly bindings without run-time code generation (the report view; see the file).
+  plugins: [rdkitCsp()],
   // The package resolves its worker, wasm and weights with new URL(..., import.meta.url); keep it
   // out of dependency pre-bundling so those URLs survive in development too.
   optimizeDeps: { exclude: ['enf-wasm'] },

@@ -1,13 +1,23 @@
 // The "Model report" view: a small live run of the package's evaluate() (the same statistics and
 // plots as `npx enf eval`), with progress and cancel, or a report.json from the CLI opened here.
-// RDKit is not loaded on this page: its WebAssembly bindings build functions with `new Function`,
-// which the page's Content-Security-Policy (no 'unsafe-eval') forbids, so the live report leaves
-// validity, SMILES and uniqueness to the CLI's report.
+// RDKit (validity, canonical SMILES, uniqueness) loads on the first run: its WebAssembly build,
+// patched at build time to run without `new Function` (scripts/rdkit-csp.js), so the page keeps
+// its Content-Security-Policy.
 import { evaluate, parseXYZ, reportBody, reportHtml } from 'enf-wasm';
 
-const RDKIT_NOTE =
-  "Validity, SMILES and uniqueness need RDKit's WebAssembly build, which compiles code at run time ('unsafe-eval') and so cannot run under " +
-  "this page's Content-Security-Policy: run `npx enf eval` and open its report.json here for them.";
+let rdkitLoading = null;
+/** RDKit MinimalLib, once per page; its 7 MB .wasm is fetched only when a report first runs. */
+function loadRDKit() {
+  rdkitLoading ??= (async () => {
+    const [{ default: init }, { default: wasmUrl }] = await Promise.all([
+      import('@rdkit/rdkit'),
+      import('@rdkit/rdkit/RDKit_minimal.wasm?url'),
+    ]);
+    return init({ locateFile: () => wasmUrl });
+  })();
+  rdkitLoading.catch(() => (rdkitLoading = null));
+  return rdkitLoading;
+}
 
 const PHASES = { reference: 'Reading the reference', sample: 'Sampling', smiles: 'SMILES', nll: 'Scoring test molecules', done: 'Done' };
 
@@ -72,8 +82,7 @@ export function setupReport({ getModel, state }) {
         reference: reference ?? undefined,
         testMolecules,
         nllMolecules,
-        rdkit: null,
-        rdkitNote: RDKIT_NOTE,
+        rdkit: loadRDKit,
         runtime: `browser, ${navigator.userAgent.match(/(Chrome|Firefox|Safari)\/[\d.]+/)?.[0] ?? 'WebAssembly'}`,
         signal: abort.signal,
         onProgress: ({ phase, done, total }) => {
