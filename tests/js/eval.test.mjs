@@ -258,3 +258,43 @@ test('evaluate(): cancellation rejects with AbortError', { skip }, async () => {
   await assert.rejects(run, { name: 'AbortError' });
   assert.ok(calls <= 2, `${calls} sample calls were started with a concurrency of 2`);
 });
+
+test("the demo's RDKit patch: no run-time code generation, same SMILES", { timeout: 120_000 }, async () => {
+  // web/demo/scripts/rdkit-csp.js rewrites RDKit_minimal.js for the demo's CSP. Run the patched
+  // copy in a Node process that forbids eval/new Function (as the CSP does) and compare its answers
+  // with the unpatched module's.
+  const { execFileSync } = await import('node:child_process');
+  const { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { createRequire } = await import('node:module');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { root } = await import('./helpers.mjs');
+  const { patchRDKit } = await import('../../web/demo/scripts/rdkit-csp.js');
+  const require = createRequire(import.meta.url);
+  const dist = join(root, 'node_modules', '@rdkit', 'rdkit', 'dist');
+  const dir = mkdtempSync(join(tmpdir(), 'enf-rdkit-'));
+  try {
+    writeFileSync(join(dir, 'RDKit_minimal.cjs'), patchRDKit(readFileSync(join(dist, 'RDKit_minimal.js'), 'utf8')));
+    copyFileSync(join(dist, 'RDKit_minimal.wasm'), join(dir, 'RDKit_minimal.wasm'));
+    const smiles = ['c1ccccc1O', 'C#N', 'CC(=O)O', 'C1CC1N', 'OCC(F)(F)F', 'C(C)(C)(C)(C)C', 'N#CC(=O)c1cocn1'];
+    const probe = (file) => `
+      const init = require(${JSON.stringify(file)});
+      init().then((R) => {
+        let generated = 'allowed';
+        try { new Function('return 1'); } catch (e) { generated = e.name; }
+        const out = ${JSON.stringify(smiles)}.map((s) => { const m = R.get_mol(s); if (!m) return null; const r = [m.get_smiles(), m.get_json().length, m.get_num_atoms()]; m.delete(); return r; });
+        console.log(JSON.stringify({ version: R.version(), generated, out }));
+      });`;
+    const run = (file, flags) => JSON.parse(execFileSync(process.execPath, [...flags, '-e', probe(file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    const patched = run(join(dir, 'RDKit_minimal.cjs'), ['--disallow-code-generation-from-strings']);
+    const original = run(require.resolve('@rdkit/rdkit'), []);
+    assert.equal(patched.generated, 'EvalError');
+    assert.deepEqual(patched.out, original.out);
+    assert.equal(patched.out[5], null); // pentavalent carbon
+    assert.equal(patched.out[0][0], 'Oc1ccccc1');
+    // The unpatched module cannot start without code generation.
+    assert.throws(() => run(require.resolve('@rdkit/rdkit'), ['--disallow-code-generation-from-strings']));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
