@@ -93,7 +93,7 @@ test('enf eval --samples 20 writes a JSON and an HTML report with the plots', { 
       // The stylesheet applied (its hash is in the page's policy): the table has its header colour.
       const th = await page.$eval('table.summary th', (e) => getComputedStyle(e).backgroundColor);
       assert.equal(th, 'rgb(243, 245, 247)');
-      assert.equal(await page.locator('table.summary tr').count(), 7);
+      assert.equal(await page.locator('table.summary tr').count(), 8);
       await page.screenshot({ path: join(root, 'test-results', 'eval-report.png'), fullPage: true }).catch(() => {});
       assert.deepEqual(problems, []);
     } finally {

@@ -5,7 +5,7 @@ import { EnfError, InvalidInputError } from './errors.js';
 import { formatE, formatF, formatG, jsonNumber, padRight } from './format.js';
 import { firstTestMolecule } from './npz.js';
 import { evaluate, writeReport } from './eval-node.js';
-import { formatProportion } from './eval-report.js';
+import { formatProportion, insideInterval } from './eval-report.js';
 import type { EvalProgress } from './eval.js';
 import { loadModel, toSDF, toXYZ, type EnfModel } from './node.js';
 import type { Molecule, VerifyCheck } from './types.js';
@@ -284,8 +284,8 @@ async function cmdEval(a: Args, model: EnfModel): Promise<number> {
   await writeReport(report, { json, html });
   const c = report.chemistry;
   const lines = [
-    `atom stability      ${formatProportion(report.stability.atoms, 2)}   (paper 85 %)`,
-    `molecule stability  ${formatProportion(report.stability.molecules, 2)}   (paper 4.9 %)`,
+    `atom stability      ${formatProportion(report.stability.atoms, 2)}   (paper 85 %${inside(report.stability.atoms, 0.85)})`,
+    `molecule stability  ${formatProportion(report.stability.molecules, 2)}   (paper 4.9 %${inside(report.stability.molecules, 0.049)})`,
     `validity            ${c.valid ? formatProportion(c.valid) : c.note}`,
     `uniqueness          ${c.unique ? `${(100 * c.unique.fraction).toFixed(1)} % (${c.unique.count}/${c.unique.of})   (paper 71.8 %)` : 'n/a'}`,
     `test NLL            ${report.nll ? `${report.nll.mean.toFixed(2)} ± ${report.nll.stderr.toFixed(2)} nats (s.e., ${report.nll.source}, ${trace})   (paper -59.7)` : 'not computed'}`,
@@ -296,6 +296,7 @@ async function cmdEval(a: Args, model: EnfModel): Promise<number> {
   return 0;
 }
 
+const inside = (p: Parameters<typeof insideInterval>[0], v: number) => (insideInterval(p, v) ? ': inside the 95 % interval' : ': outside the 95 % interval');
 const jsdText = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
 
 /** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */

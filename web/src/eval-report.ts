@@ -15,6 +15,11 @@ export function escapeHtml(s: string): string {
 const pct = (v: number, d = 1) => (Number.isFinite(v) ? `${(100 * v).toFixed(d)} %` : 'n/a');
 const num = (v: number | null | undefined, d = 2) => (v !== null && v !== undefined && Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 
+/** Whether `v` lies in the proportion's interval. */
+export function insideInterval(p: Proportion, v: number): boolean {
+  return p.n > 0 && v >= p.low && v <= p.high;
+}
+
 /** "85.3 % [84.9, 85.7]" */
 export function formatProportion(p: Proportion | null, digits = 1): string {
   if (!p || p.n === 0) return 'n/a';
@@ -130,9 +135,10 @@ export function reportBody(r: EvalReport): string {
   );
   // Summary against the paper.
   const c = r.chemistry;
+  const vs = (p: Proportion, v: number) => (p.n ? (insideInterval(p, v) ? ' (inside the interval)' : ' (outside the interval)') : '');
   const rows: string[][] = [
-    ['Atom stability', formatProportion(r.stability.atoms), pct(r.paper.atomStability, 0), r.data?.stability ? formatProportion(r.data.stability.atoms) : '—'],
-    ['Molecule stability', formatProportion(r.stability.molecules), pct(r.paper.moleculeStability), r.data?.stability ? formatProportion(r.data.stability.molecules) : '—'],
+    ['Atom stability', formatProportion(r.stability.atoms), pct(r.paper.atomStability, 0) + vs(r.stability.atoms, r.paper.atomStability), r.data?.stability ? formatProportion(r.data.stability.atoms) : '—'],
+    ['Molecule stability', formatProportion(r.stability.molecules), pct(r.paper.moleculeStability) + vs(r.stability.molecules, r.paper.moleculeStability), r.data?.stability ? formatProportion(r.data.stability.molecules) : '—'],
     [
       'NLL (nats), −log p(x, h, M)',
       r.nll ? `${num(r.nll.mean)} ± ${num(r.nll.stderr)} (s.e., ${escapeHtml(r.nll.source)}, ${s.trace}${s.trace === 'hutchinson' ? `, ${s.probes} probe${s.probes > 1 ? 's' : ''}` : ''})` : 'not computed',
@@ -142,6 +148,7 @@ export function reportBody(r: EvalReport): string {
     ['Validity (stable molecules, RDKit)', c.valid ? formatProportion(c.valid) : 'n/a', pct(r.paper.validity, 0), '—'],
     ['Uniqueness (stable molecules)', c.unique ? `${pct(c.unique.fraction)} (${c.unique.count}/${c.unique.of})` : 'n/a', pct(r.paper.uniqueness), '—'],
     ['Connected (stable molecules)', c.connected ? formatProportion(c.connected) : 'n/a', '—', '—'],
+    ['Novelty (stable molecules)', 'not computed (needs the QM9 training split)', pct(r.paper.novelty), '—'],
   ];
   out.push(
     `<div class="table-wrap"><table class="summary">${row(['Metric', 'This run', 'Paper (E-NF)', 'Test data'], true)}${rows.map((x) => row(x)).join('')}</table></div>`,
