@@ -9,6 +9,7 @@ export {
   WorkerCrashedError,
 } from './errors.js';
 export { EnfModel } from './api.js';
+export { Trainer, ParticleFlow, effectiveSampleSize } from './train.js';
 export type { LoadOptions, ModelSource } from './api.js';
 export type { WeightsInfo } from './weights.js';
 export type * from './types.js';

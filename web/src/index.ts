@@ -5,6 +5,8 @@
 //   const [molecule] = await model.sample({ seed: 1, atoms: 19 });
 //   for await (const frame of model.sampleTrajectory({ seed: 1, frames: 50 })) draw(frame);
 import { chemHelpers, loadModelWith, type LoadOptions, type ModelSource, type Platform, type EnfModel } from './api.js';
+import { createTrainerWith, loadParticleFlowWith, type Trainer, type ParticleFlow } from './train.js';
+import type { TrainerOptions } from './types.js';
 import { EnfError } from './errors.js';
 import type { EnfModuleFactory } from './wasm-module.js';
 
@@ -87,6 +89,16 @@ const platform: Platform = {
  */
 export function loadModel(source: ModelSource = 'qm9', options: LoadOptions = {}): Promise<EnfModel> {
   return loadModelWith(platform, source, options);
+}
+
+/** Trains the particle E-NF on DW4, LJ13 or a pair energy, in a worker of its own (see README, Training). */
+export function createTrainer(options: TrainerOptions): Promise<Trainer> {
+  return createTrainerWith(platform, options);
+}
+
+/** A trained particle flow from exported weights (trainer.exportWeights()), in a worker of its own. */
+export function loadParticleFlow(bytes: Uint8Array | ArrayBuffer): Promise<ParticleFlow> {
+  return loadParticleFlowWith(platform, bytes);
 }
 
 const chem = chemHelpers(platform);

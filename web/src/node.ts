@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { chemHelpers, loadModelWith, type LoadOptions, type ModelSource, type Platform, type EnfModel } from './api.js';
+import { createTrainerWith, loadParticleFlowWith, type Trainer, type ParticleFlow } from './train.js';
+import type { TrainerOptions } from './types.js';
 import { EnfError, InvalidInputError } from './errors.js';
 import createEnfModule from './enf_wasm.js';
 
@@ -81,6 +83,16 @@ const platform: Platform = {
  */
 export function loadModel(source: ModelSource = 'qm9', options: LoadOptions = {}): Promise<EnfModel> {
   return loadModelWith(platform, source, options);
+}
+
+/** Trains the particle E-NF on DW4, LJ13 or a pair energy, in a worker of its own (see README, Training). */
+export function createTrainer(options: TrainerOptions): Promise<Trainer> {
+  return createTrainerWith(platform, options);
+}
+
+/** A trained particle flow from exported weights (trainer.exportWeights()), in a worker of its own. */
+export function loadParticleFlow(bytes: Uint8Array | ArrayBuffer): Promise<ParticleFlow> {
+  return loadParticleFlowWith(platform, bytes);
 }
 
 const chem = chemHelpers(platform);

@@ -1,10 +1,12 @@
 // Messages between the pool (main thread) and its workers (internal to the package).
 import type { ErrorRecord } from './errors.js';
+import type { TrainCall } from './train-worker.js';
 
 export interface InitRequest {
   op: 'init';
   id: number;
   module: WebAssembly.Module;
+  /** The QM9 weights; empty for a worker that only trains (train.ts). */
   weights: Uint8Array;
   /** The main thread verified the weights' SHA-256 (WebCrypto); the worker need not. */
   checksumVerified: boolean;
@@ -85,6 +87,15 @@ export interface CrashRequest {
   id: number;
 }
 
+/** Training mode (train.ts): one call on the worker's trainers and particle flows. */
+export interface TrainRequest {
+  op: 'train';
+  id: number;
+  call: TrainCall;
+  /** Post progress replies. */
+  progress: boolean;
+}
+
 export type Request =
   | InitRequest
   | WarmRequest
@@ -94,6 +105,7 @@ export type Request =
   | VerifyRequest
   | BenchRequest
   | HeapRequest
+  | TrainRequest
   | CrashRequest;
 
 export type JobRequest = Exclude<Request, InitRequest | WarmRequest>;

@@ -161,3 +161,159 @@ export interface VerifyOptions {
   atol?: number;
   signal?: AbortSignal;
 }
+
+// ---- training mode (train.ts): the particle E-NF on DW4, LJ13 or a user's pair energy
+
+/** A system given by its pair energy: E(x) = sum over pairs of pairEnergy(r) + comSpring/2 sum |x_i - mean|^2. */
+export interface PairEnergySystem {
+  /** Shown in the weights' metadata (default 'custom'). */
+  name?: string;
+  particles: number;
+  /** 1, 2 or 3. */
+  dim: number;
+  /**
+   * The energy of one pair at distance r (temperature 1: the density is exp(-E)). It is evaluated
+   * on this thread on a uniform grid over `range` (a function cannot enter a worker); between grid
+   * points the core interpolates linearly, below rMin the energy is +Infinity, beyond rMax the last
+   * interval is extrapolated. Return +Infinity for a hard wall; NaN and -Infinity are rejected.
+   */
+  pairEnergy: (r: number) => number;
+  /** Harmonic pull of every particle toward the centre of mass (default 0). */
+  comSpring?: number;
+  /** [rMin, rMax] of the table (default [0, 10]). */
+  range?: [number, number];
+  /** Grid points (default 4001). */
+  points?: number;
+}
+
+/** Configurations: flat (N x D numbers, particle-major), one row per particle, or a sample with positions. */
+export type ParticleInput = ArrayLike<number> | ReadonlyArray<ArrayLike<number>> | { positions: ArrayLike<number> };
+
+export interface TrainerOptions {
+  system: 'dw4' | 'lj13' | PairEnergySystem;
+  /** MCMC training samples (default 1000 for DW4, 100 for LJ13 and others 1000), chain seeded `seed`. */
+  nTrain?: number;
+  /** MCMC validation samples (default 200; 0: none), chain seeded `seed + 1`. */
+  nVal?: number;
+  /** Your own data instead of MCMC: flat arrays (count x N*D) or rows; validated (sizes, NaN). */
+  data?: { train: ParticleInput[] | ArrayLike<number>; val?: ParticleInput[] | ArrayLike<number> };
+  /** Seeds the data, the initial weights, the minibatch order and the probes (default 0). */
+  seed?: number;
+  /** Minibatch size (default 100, the paper's). LJ13 in WebAssembly: at most 50 (2 GB heap). */
+  batch?: number;
+  /** AdamW (amsgrad) learning rate (default 5e-4). */
+  lr?: number;
+  weightDecay?: number;
+  /** Global gradient-norm clipping (default 10; 0 disables). */
+  maxGradNorm?: number;
+  /** RK4 steps the loss is differentiated through (default 4). */
+  rk4Steps?: number;
+  /** Continue from exported weights (trainer.exportWeights()). */
+  weights?: Uint8Array | ArrayBuffer;
+  /** Overrides of the core's chain for the system (step, thinning, burn-in, temperature ladder). */
+  mcmc?: { step?: number; thin?: number; burnIn?: number; initScale?: number; temperatures?: ArrayLike<number> };
+  /** Data generation progress, 0 to 1 (the training chain, then the validation chain). */
+  onProgress?: (p: { phase: 'data'; fraction: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface ParticleSystemInfo {
+  name: string;
+  particles: number;
+  dim: number;
+}
+
+export interface TrainerData {
+  /** Training samples, nTrain x (N*D) flattened. */
+  train: Float32Array;
+  /** Validation samples (empty without a validation set). */
+  val: Float32Array;
+  /** E(x) of each training / validation sample. */
+  trainEnergies: Float64Array;
+  valEnergies: Float64Array;
+  nTrain: number;
+  nVal: number;
+  /** Metropolis acceptance of the training chain (null for given data). */
+  acceptance: number | null;
+  /** Time to generate the data and build the trainer, ms. */
+  ms: number;
+}
+
+export interface TrainStep {
+  /** Steps taken so far (this one included). */
+  step: number;
+  /** Epochs completed. */
+  epoch: number;
+  /** The minibatch's Hutchinson NLL estimate, nats. */
+  loss: number;
+  /** Gradient norm before clipping. */
+  gradNorm: number;
+  /** Wall time of the step in the worker, ms. */
+  ms: number;
+}
+
+export interface FitProgress extends TrainStep {
+  /** Fraction of this fit() done. */
+  fraction: number;
+  /** Present right after a validation. */
+  validationNll?: number;
+}
+
+export interface FitOptions {
+  /** Epochs to train (default 1); or give `steps`. */
+  epochs?: number;
+  steps?: number;
+  /** Validate every this many steps (default: each epoch; 0: never). */
+  validateEvery?: number;
+  /** Validation samples to use (default all). */
+  validationSamples?: number;
+  onProgress?: (p: FitProgress) => void;
+  /** Stops after the step in flight; fit() rejects with AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface FitResult {
+  steps: number;
+  losses: number[];
+  validation: { step: number; nll: number }[];
+  ms: number;
+}
+
+export interface ValidateOptions {
+  samples?: number;
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+export interface ParticleSample {
+  /** N x D flattened, particle-major, centred. */
+  positions: Float32Array;
+  /** Reproduces this sample with sample({ count: 1, seed }). */
+  seed: number;
+}
+
+export interface ParticleSampleOptions extends SolverOptions {
+  count?: number;
+  seed: number;
+  /** Fraction of the samples done. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface ParticleScoreOptions extends SolverOptions {
+  /** Divergence: Hutchinson (Rademacher probe, default) or the exact trace. */
+  trace?: 'exact' | 'hutchinson';
+  /** Probe seed (row k uses seed + k). */
+  seed?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+export interface ParticleScore {
+  /** log p(x) on the centre-of-mass-free subspace, nats. */
+  logLikelihood: number;
+  logPz: number;
+  deltaLogp: number;
+  nfe: number;
+  /** Wall time per configuration in the worker, ms. */
+  ms: number;
+  trace: 'exact' | 'hutchinson';
+}

@@ -3,6 +3,7 @@
 import { AbortError, InvalidInputError, recordFromError, type ErrorRecord } from './errors.js';
 import { hillFormula } from './chem-tables.js';
 import type { FrameMessage, Reply, Request } from './protocol.js';
+import { TrainBindingError, createTrainRunner } from './train-worker.js';
 import type { Bond, ElementSymbol, Molecule, ScoreResult, VerifyCheck } from './types.js';
 import {
   instantiate,
@@ -58,6 +59,7 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
   let model: WasmModel | null = null;
   let warming: Promise<EnfWasmModule> | null = null;
   let cancel: Int32Array | null = null;
+  let train: ReturnType<typeof createTrainRunner> | null = null;
 
   const keepGoing = (id: number) => () => cancel === null || Atomics.load(cancel, 0) !== id;
   // A callback the core calls must not throw: a JS exception would unwind the C++ frames without
@@ -73,6 +75,22 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
   }
 
   function run(req: Exclude<Request, { op: 'init' } | { op: 'warm' }>): { value: unknown; transfer?: Transferable[] } | null {
+    if (req.op === 'train') {
+      if (!mod) throw new InvalidInputError('the worker has no module loaded');
+      train ??= createTrainRunner(mod);
+      const go = keepGoing(req.id);
+      let last = -1;
+      return train(
+        req.call,
+        guard((fraction: number) => {
+          if (req.progress && fraction - last >= 0.01) {
+            last = fraction;
+            post({ id: req.id, kind: 'progress', fraction });
+          }
+          return go();
+        }),
+      );
+    }
     if (!mod || !model) throw new InvalidInputError('the worker has no model loaded');
     const m = model;
     switch (req.op) {
@@ -218,16 +236,16 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
         const t0 = performance.now();
         mod = await (warming ?? instantiate(factory, req.module));
         const t1 = performance.now();
-        const loaded = check(mod.loadModel(req.weights, !req.checksumVerified));
-        model = loaded.model;
+        // No weights: a worker for training mode only (train.ts).
+        if (req.weights.length > 0) model = check(mod.loadModel(req.weights, !req.checksumVerified)).model;
         const t2 = performance.now();
-        post({ id: req.id, kind: 'result', value: { maxAtoms: model.maxAtoms(), instantiateMs: t1 - t0, loadMs: t2 - t1 } });
+        post({ id: req.id, kind: 'result', value: { maxAtoms: model?.maxAtoms() ?? 0, instantiateMs: t1 - t0, loadMs: t2 - t1 } });
         return;
       }
       const r = run(req);
       if (r) post({ id: req.id, kind: 'result', value: r.value }, r.transfer);
     } catch (e) {
-      if (e instanceof BindingError) {
+      if (e instanceof BindingError || e instanceof TrainBindingError) {
         post({ id: req.id, kind: 'error', error: e.record });
       } else if (e instanceof AbortError || e instanceof InvalidInputError) {
         post({ id: req.id, kind: 'error', error: recordFromError(e) });

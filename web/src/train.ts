@@ -1,0 +1,602 @@
+// Training mode: maximum-likelihood training of the particle E-NF on DW4, LJ13 or a user's pair
+// energy (the paper's section 5.1), in a dedicated worker, and the trained flow's sample / score.
+// The core is src/train/ (energies, MCMC, the differentiable flow, AdamW); the bindings are
+// wasm/bindings_train.cpp; the worker side is train-worker.ts.
+import type { Platform } from './api.js';
+import { AbortError, DisposedError, InvalidInputError, WorkerCrashedError } from './errors.js';
+import { WorkerPool } from './pool.js';
+import type { CreateReply, FlowInfo, McmcWire, SystemWire, TrainCall, TrainConfigWire } from './train-worker.js';
+import type {
+  FitOptions,
+  FitProgress,
+  FitResult,
+  ParticleInput,
+  ParticleSample,
+  ParticleSampleOptions,
+  ParticleScore,
+  ParticleScoreOptions,
+  ParticleSystemInfo,
+  PairEnergySystem,
+  TrainerData,
+  TrainerOptions,
+  TrainStep,
+  ValidateOptions,
+} from './types.js';
+
+const MAX_SEED = 2 ** 53;
+const DEFAULT_TOL = 1e-4;
+
+function integer(name: string, v: unknown, lo: number, hi: number, def?: number): number {
+  if (v === undefined || v === null) {
+    if (def === undefined) throw new InvalidInputError(`${name} is required (an integer in [${lo}, ${hi}])`);
+    return def;
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new InvalidInputError(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  return v;
+}
+
+function real(name: string, v: unknown, lo: number, hi: number, def: number, openLow = false): number {
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (openLow && v === lo))
+    throw new InvalidInputError(`${name} must be a number in ${openLow ? '(' : '['}${lo}, ${hi}], got ${String(v)}`);
+  return v;
+}
+
+function tolerance(name: string, v: unknown): number {
+  if (v === undefined || v === null) return DEFAULT_TOL;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1)
+    throw new InvalidInputError(`${name} must be a number in (0, 1), got ${String(v)}`);
+  return v;
+}
+
+const BUILT_IN: Record<string, { particles: number; dim: number; nTrain: number }> = {
+  dw4: { particles: 4, dim: 2, nTrain: 1000 },
+  lj13: { particles: 13, dim: 3, nTrain: 100 },
+};
+
+/** The system as the worker takes it; a pair energy is tabulated here, on the calling thread. */
+export function systemWire(system: TrainerOptions['system']): SystemWire {
+  if (typeof system === 'string') {
+    const b = BUILT_IN[system];
+    if (!b)
+      throw new InvalidInputError(
+        `unknown system '${system}': use 'dw4', 'lj13' or { particles, dim, pairEnergy: (r) => number }`,
+      );
+    return { name: system, particles: b.particles, dim: b.dim, comSpring: 0, table: null, rMin: 0, rMax: 0 };
+  }
+  if (!system || typeof system !== 'object')
+    throw new InvalidInputError("system must be 'dw4', 'lj13' or { particles, dim, pairEnergy: (r) => number }");
+  const s = system as PairEnergySystem;
+  if (typeof s.pairEnergy !== 'function')
+    throw new InvalidInputError('a custom system needs pairEnergy: a function of the distance r returning the energy');
+  const particles = integer('system.particles', s.particles, 2, 1000);
+  const dim = integer('system.dim', s.dim, 1, 3);
+  const comSpring = real('system.comSpring', s.comSpring, 0, 1e6, 0);
+  const range = s.range ?? [0, 10];
+  if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    throw new InvalidInputError('system.range must be [rMin, rMax], two finite numbers');
+  const [rMin, rMax] = range;
+  if (!(rMin >= 0 && rMax > rMin)) throw new InvalidInputError(`system.range needs 0 <= rMin < rMax, got [${rMin}, ${rMax}]`);
+  const points = integer('system.points', s.points, 16, 1_000_000, 4001);
+  const name = s.name ?? 'custom';
+  if (typeof name !== 'string' || name === 'dw4' || name === 'lj13')
+    throw new InvalidInputError("system.name must be a string other than 'dw4' and 'lj13'");
+  const table = new Float64Array(points);
+  for (let k = 0; k < points; ++k) {
+    const r = rMin + ((rMax - rMin) * k) / (points - 1);
+    const e: unknown = s.pairEnergy(r);
+    if (typeof e !== 'number')
+      throw new InvalidInputError(`pairEnergy(${r}) returned ${typeof e}; it must return a number (the energy at distance r)`);
+    if (Number.isNaN(e) || e === -Infinity)
+      throw new InvalidInputError(
+        `the pair energy diverges: pairEnergy(${r}) is ${e}; exp(-E) is a density only for energies that are finite ` +
+          '(or +Infinity, a hard wall) and bounded below: cap it, or start system.range beyond the divergence',
+      );
+    table[k] = e;
+  }
+  return { name, particles, dim, comSpring, table, rMin, rMax };
+}
+
+function isList(v: unknown): v is ArrayLike<unknown> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+}
+
+/**
+ * Flat rows (count x particles*dim) from a flat array, an array of rows, or samples with
+ * `positions`; checks the dimensionality and that every number is finite, naming what to fix.
+ */
+export function rowsOf(input: unknown, size: number, what: string, describe: string): Float64Array {
+  if (!isList(input))
+    throw new InvalidInputError(`${what} must be an array: flat (count x ${size} numbers), one row per sample, or samples with positions`);
+  const n = input.length;
+  if (n === 0) throw new InvalidInputError(`${what} has no samples; pass at least one`);
+  const first = input[0];
+  let out: Float64Array;
+  if (typeof first === 'object' && first !== null) {
+    out = new Float64Array(n * size);
+    for (let i = 0; i < n; ++i) {
+      const item = input[i] as unknown;
+      const row = isList(item) ? item : (item as { positions?: unknown } | null)?.positions;
+      if (!isList(row)) throw new InvalidInputError(`${what}: sample ${i} is not an array of ${size} numbers`);
+      if (row.length !== size)
+        throw new InvalidInputError(`${what}: sample ${i} has ${row.length} numbers, but ${describe} needs ${size}`);
+      for (let k = 0; k < size; ++k) out[i * size + k] = number(row[k], what, i, k);
+    }
+  } else {
+    if (n % size !== 0)
+      throw new InvalidInputError(
+        `${what} holds ${n} numbers, not a whole number of samples: ${describe} needs ${size} per sample`,
+      );
+    out = new Float64Array(n);
+    for (let k = 0; k < n; ++k) out[k] = number(input[k], what, Math.floor(k / size), k % size);
+  }
+  return out;
+}
+
+function number(v: unknown, what: string, i: number, k: number): number {
+  if (typeof v !== 'number') throw new InvalidInputError(`${what}: sample ${i}, coordinate ${k} is ${typeof v}, not a number`);
+  if (!Number.isFinite(v))
+    throw new InvalidInputError(`${what} holds ${v} in sample ${i}, coordinate ${k}; remove or fix that sample`);
+  return v;
+}
+
+function describeSystem(s: SystemWire): string {
+  return `system '${s.name}' (${s.particles} particles x ${s.dim} dimensions)`;
+}
+
+/** Log-weights' normalised importance weights and Kish's effective sample size (sum w)^2 / sum w^2. */
+export function effectiveSampleSize(logWeights: ArrayLike<number>): { ess: number; fraction: number; weights: Float64Array } {
+  const n = logWeights.length;
+  const weights = new Float64Array(n);
+  let max = -Infinity;
+  for (let i = 0; i < n; ++i) if (logWeights[i] > max) max = logWeights[i];
+  if (n === 0 || !Number.isFinite(max)) return { ess: 0, fraction: 0, weights };
+  let sum = 0;
+  for (let i = 0; i < n; ++i) sum += weights[i] = Number.isNaN(logWeights[i]) ? 0 : Math.exp(logWeights[i] - max);
+  let sq = 0;
+  for (let i = 0; i < n; ++i) {
+    weights[i] /= sum;
+    sq += weights[i] * weights[i];
+  }
+  const ess = 1 / sq;
+  return { ess, fraction: ess / n, weights };
+}
+
+/** The worker behind a trainer and its flows: one pool of one worker, cancellation-aware. */
+class TrainWorker {
+  private pool: WorkerPool | null;
+  private crashed: string | null = null;
+  constructor(
+    pool: WorkerPool,
+    private readonly shared: boolean,
+  ) {
+    this.pool = pool;
+  }
+
+  static async start(platform: Platform): Promise<TrainWorker> {
+    const module = await platform.compileWasm();
+    const shared = platform.sharedMemory();
+    const pool = new WorkerPool(platform.workerFactory, 1, shared);
+    try {
+      await pool.start({ module, weights: new Uint8Array(0), checksumVerified: true });
+    } catch (e) {
+      pool.dispose();
+      throw e;
+    }
+    return new TrainWorker(pool, shared);
+  }
+
+  get alive(): boolean {
+    return this.pool !== null;
+  }
+
+  /**
+   * Runs a call. A signal cancels it inside the core where shared memory lets the worker see the
+   * request; elsewhere (a page that is not cross-origin isolated) the promise rejects at once and
+   * the call finishes in the background, since stopping the worker would lose the trainer.
+   */
+  async run<T>(call: TrainCall, what: string, options: { signal?: AbortSignal; onProgress?: (f: number) => void } = {}): Promise<T> {
+    if (this.crashed) throw new WorkerCrashedError(this.crashed);
+    if (!this.pool) throw new DisposedError(`this ${what} was disposed; create a new one`);
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw new AbortError();
+    const job = this.pool.run(
+      { op: 'train', call, progress: !!onProgress },
+      {
+        signal: this.shared ? signal : undefined,
+        onProgress,
+        transfer: transfers(call),
+      },
+    );
+    try {
+      if (signal && !this.shared) {
+        job.catch(() => {});
+        return (await new Promise<unknown>((resolve, reject) => {
+          const stop = () => reject(new AbortError());
+          signal.addEventListener('abort', stop, { once: true });
+          job.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+        })) as T;
+      }
+      return (await job) as T;
+    } catch (e) {
+      if (e instanceof WorkerCrashedError && !this.crashed) {
+        // The pool replaces a crashed worker, but this trainer's state died with the old one.
+        this.crashed =
+          `the worker running this ${what} crashed, and its state is lost: create a new trainer ` +
+          `(export the weights now and then to resume from them). ${e.message}`;
+        this.dispose();
+      }
+      if (this.crashed) throw new WorkerCrashedError(this.crashed, { cause: e });
+      if (e instanceof DisposedError) throw new DisposedError(`this ${what} was disposed; create a new one`);
+      throw e;
+    }
+  }
+
+  dispose(): void {
+    this.pool?.dispose();
+    this.pool = null;
+  }
+}
+
+function transfers(c: TrainCall): Transferable[] {
+  // Arrays built by this module for the call are handed over, not copied.
+  switch (c.fn) {
+    case 'create':
+      return [c.train?.buffer, c.val?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    case 'score':
+    case 'energy':
+      return [c.positions.buffer as ArrayBuffer];
+    default:
+      return [];
+  }
+}
+
+/** A trained particle E-NF: sample and score with the same shapes as the QM9 model. */
+export class ParticleFlow {
+  readonly system: ParticleSystemInfo;
+  private disposed = false;
+
+  /** @internal use trainer.model() or loadParticleFlow() */
+  constructor(
+    private readonly worker: TrainWorker,
+    private readonly handle: number,
+    info: FlowInfo,
+    private readonly ownsWorker: boolean,
+  ) {
+    this.system = { name: info.system, particles: info.particles, dim: info.dim };
+  }
+
+  private get size(): number {
+    return this.system.particles * this.system.dim;
+  }
+
+  private run<T>(call: TrainCall, options: { signal?: AbortSignal; onProgress?: (f: number) => void } = {}): Promise<T> {
+    if (this.disposed || !this.worker.alive)
+      return Promise.reject(new DisposedError('this particle flow was disposed (or its trainer was); get a new one'));
+    return this.worker.run<T>(call, 'particle flow', options);
+  }
+
+  /** `count` configurations (sample k from seed + k), t: 1 -> 0 with dopri5. */
+  async sample(options: ParticleSampleOptions): Promise<ParticleSample[]> {
+    const o = options ?? ({} as ParticleSampleOptions);
+    const count = integer('count', o.count, 1, 1_000_000, 1);
+    const seed = integer('seed', o.seed, 0, MAX_SEED);
+    if (seed + count - 1 > MAX_SEED) throw new InvalidInputError('seed + count - 1 must not exceed 2^53');
+    const flat = await this.run<Float64Array>(
+      { fn: 'sample', handle: this.handle, count, seed, rtol: tolerance('rtol', o.rtol), atol: tolerance('atol', o.atol) },
+      { signal: o.signal, onProgress: o.onProgress },
+    );
+    const size = this.size;
+    return Array.from({ length: count }, (_, k) => ({
+      positions: Float32Array.from(flat.subarray(k * size, (k + 1) * size)),
+      seed: seed + k,
+    }));
+  }
+
+  /** log p(x) of one configuration (centred first), nats. */
+  async score(x: ParticleInput, options: ParticleScoreOptions = {}): Promise<ParticleScore> {
+    const [r] = await this.scoreRows(rowsOf([toRow(x)], this.size, 'the configuration', this.describe()), options);
+    return r;
+  }
+
+  /** log p(x) of many configurations (rows, a flat array, or samples); probes seeded seed + row. */
+  scoreBatch(xs: ParticleInput[] | ArrayLike<number>, options: ParticleScoreOptions = {}): Promise<ParticleScore[]> {
+    try {
+      return this.scoreRows(rowsOf(xs, this.size, 'the configurations', this.describe()), options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private describe(): string {
+    return `the model of '${this.system.name}' (${this.system.particles} particles x ${this.system.dim} dimensions)`;
+  }
+
+  private async scoreRows(positions: Float64Array, o: ParticleScoreOptions): Promise<ParticleScore[]> {
+    const trace = o.trace ?? 'hutchinson';
+    if (trace !== 'exact' && trace !== 'hutchinson') throw new InvalidInputError("trace must be 'exact' or 'hutchinson'");
+    const seed = integer('seed', o.seed, 0, MAX_SEED, 0);
+    const r = await this.run<{
+      logLikelihood: Float64Array;
+      logPz: Float64Array;
+      deltaLogp: Float64Array;
+      nfe: Float64Array;
+      ms: number;
+    }>(
+      { fn: 'score', handle: this.handle, positions, trace, seed, rtol: tolerance('rtol', o.rtol), atol: tolerance('atol', o.atol) },
+      { signal: o.signal, onProgress: o.onProgress },
+    );
+    const n = r.logLikelihood.length;
+    return Array.from({ length: n }, (_, i) => ({
+      logLikelihood: r.logLikelihood[i],
+      logPz: r.logPz[i],
+      deltaLogp: r.deltaLogp[i],
+      nfe: r.nfe[i],
+      ms: r.ms / n,
+      trace,
+    }));
+  }
+
+  /** The weights as a .safetensors file (metadata: system, configuration, SHA-256, `metadata`). */
+  exportWeights(metadata: Record<string, string> = {}): Promise<Uint8Array> {
+    if (!metadata || typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string'))
+      return Promise.reject(new InvalidInputError('metadata must be an object of strings'));
+    return this.run<Uint8Array>({ fn: 'export', handle: this.handle, metadata: { ...metadata } });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.ownsWorker) this.worker.dispose();
+    else if (this.worker.alive) this.worker.run({ fn: 'release', handle: this.handle }, 'particle flow').catch(() => {});
+  }
+}
+
+function toRow(x: ParticleInput): unknown {
+  if (x && typeof x === 'object' && !isList(x) && 'positions' in x) return (x as { positions: unknown }).positions;
+  if (isList(x) && x.length > 0 && isList(x[0])) return Array.from(x as ArrayLike<ArrayLike<number>>, (r) => Array.from(r)).flat();
+  return x;
+}
+
+/** Maximum-likelihood training of the particle E-NF in a dedicated worker. */
+export class Trainer {
+  readonly system: ParticleSystemInfo;
+  /** Trainable parameters of the network. */
+  readonly parameters: number;
+  /** The training and validation samples (centred by the core before training) and their energies. */
+  readonly data: TrainerData;
+  readonly batch: number;
+  /** Steps per epoch: ceil(nTrain / batch). */
+  readonly stepsPerEpoch: number;
+  /** Steps taken and the epochs they completed. */
+  steps = 0;
+  epochs = 0;
+  private lr: number;
+  private readonly options: { seed: number; rk4Steps: number };
+
+  /** @internal use createTrainer() */
+  constructor(
+    private readonly worker: TrainWorker,
+    private readonly handle: number,
+    private readonly wire: SystemWire,
+    reply: CreateReply,
+    config: TrainConfigWire,
+  ) {
+    this.system = { name: wire.name, particles: wire.particles, dim: wire.dim };
+    this.parameters = reply.parameters;
+    const size = wire.particles * wire.dim;
+    this.data = {
+      train: Float32Array.from(reply.train),
+      val: Float32Array.from(reply.val),
+      trainEnergies: reply.trainEnergies,
+      valEnergies: reply.valEnergies,
+      nTrain: reply.train.length / size,
+      nVal: reply.val.length / size,
+      acceptance: reply.acceptance,
+      ms: reply.ms,
+    };
+    this.batch = config.batch;
+    this.stepsPerEpoch = Math.ceil(this.data.nTrain / config.batch);
+    this.lr = config.lr;
+    this.options = { seed: config.seed, rk4Steps: config.rk4Steps };
+  }
+
+  private run<T>(call: TrainCall, options: { signal?: AbortSignal; onProgress?: (f: number) => void } = {}): Promise<T> {
+    return this.worker.run<T>(call, 'trainer', options);
+  }
+
+  /** One AdamW step on the next minibatch; loss is the batch's Hutchinson NLL estimate (nats). */
+  async step(): Promise<TrainStep> {
+    const r = await this.run<{ loss: number; gradNorm: number; steps: number; epochs: number; ms: number }>({
+      fn: 'step',
+      handle: this.handle,
+    });
+    this.steps = r.steps;
+    this.epochs = Math.floor(r.steps / this.stepsPerEpoch);
+    return { step: r.steps, epoch: this.epochs, loss: r.loss, gradNorm: r.gradNorm, ms: r.ms };
+  }
+
+  /**
+   * Trains for `epochs` epochs (default 1) or `steps` steps; validates after each epoch (or every
+   * `validateEvery` steps) when there is a validation set. Aborting stops after the step in flight.
+   */
+  async fit(options: FitOptions = {}): Promise<FitResult> {
+    const o = options ?? {};
+    const steps =
+      o.steps !== undefined
+        ? integer('steps', o.steps, 1, 1e9)
+        : integer('epochs', o.epochs, 1, 1e6, 1) * this.stepsPerEpoch;
+    const every = integer('validateEvery', o.validateEvery, 0, 1e9, this.stepsPerEpoch);
+    const validate = every > 0 && this.data.nVal > 0;
+    const result: FitResult = { steps: 0, losses: [], validation: [], ms: 0 };
+    const t0 = performance.now();
+    for (let k = 0; k < steps; ++k) {
+      if (o.signal?.aborted) throw new AbortError(undefined, { cause: o.signal.reason });
+      const s = await this.step();
+      result.steps++;
+      result.losses.push(s.loss);
+      const progress: FitProgress = { ...s, fraction: (k + 1) / steps };
+      if (validate && ((k + 1) % every === 0 || k + 1 === steps)) {
+        if (o.signal?.aborted) throw new AbortError(undefined, { cause: o.signal.reason });
+        const nll = await this.validate({ samples: o.validationSamples });
+        result.validation.push({ step: s.step, nll });
+        progress.validationNll = nll;
+      }
+      try {
+        o.onProgress?.(progress);
+      } catch {
+        // a progress callback must not stop training
+      }
+    }
+    result.ms = performance.now() - t0;
+    return result;
+  }
+
+  /**
+   * Mean validation NLL (nats) with the training estimator: the loss's RK4 steps and Rademacher
+   * probes, the probes fixed by `seed` so that successive calls compare like with like.
+   */
+  async validate(options: ValidateOptions = {}): Promise<number> {
+    const limit = integer('samples', options.samples, 1, 1e8, Math.max(1, this.data.nVal));
+    if (this.data.nVal === 0)
+      throw new InvalidInputError('this trainer has no validation set: create it with nVal > 0 or data.val');
+    const seed = integer('seed', options.seed, 0, MAX_SEED, 0);
+    const r = await this.run<{ nll: number }>({ fn: 'validate', handle: this.handle, seed, limit }, { signal: options.signal });
+    return r.nll;
+  }
+
+  /** Changes AdamW's learning rate from the next step on. */
+  async setLearningRate(lr: number): Promise<void> {
+    const v = real('lr', lr, 0, 1, NaN, true);
+    await this.run({ fn: 'lr', handle: this.handle, lr: v });
+    this.lr = v;
+  }
+
+  /** The current weights as a flow (a snapshot; it lives in this trainer's worker). */
+  async model(): Promise<ParticleFlow> {
+    const info = await this.run<FlowInfo>({ fn: 'snapshot', handle: this.handle });
+    return new ParticleFlow(this.worker, info.handle, info, false);
+  }
+
+  /** The current weights as .safetensors bytes, with the training settings in the metadata. */
+  async exportWeights(metadata: Record<string, string> = {}): Promise<Uint8Array> {
+    const flow = await this.model();
+    try {
+      return await flow.exportWeights({
+        trained_steps: String(this.steps),
+        batch: String(this.batch),
+        lr: String(this.lr),
+        seed: String(this.options.seed),
+        rk4_steps: String(this.options.rk4Steps),
+        n_train: String(this.data.nTrain),
+        ...metadata,
+      });
+    } finally {
+      flow.dispose();
+    }
+  }
+
+  /** E(x) of configurations under this trainer's system (+Infinity on a hard wall). */
+  energy(xs: ParticleInput[] | ArrayLike<number>): Promise<Float64Array> {
+    try {
+      const positions = rowsOf(xs, this.wire.particles * this.wire.dim, 'the configurations', describeSystem(this.wire));
+      return this.run<Float64Array>({ fn: 'energy', system: this.wire, positions });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Stops the worker; later calls (and flows from model()) reject with DisposedError. */
+  dispose(): void {
+    this.worker.dispose();
+  }
+}
+
+/** createTrainer() for a platform (index.ts, node.ts). */
+export async function createTrainerWith(platform: Platform, options: TrainerOptions): Promise<Trainer> {
+  const o = options ?? ({} as TrainerOptions);
+  if (!o || typeof o !== 'object') throw new InvalidInputError("createTrainer takes an options object: { system: 'dw4' | 'lj13' | {...} }");
+  const wire = systemWire(o.system);
+  const size = wire.particles * wire.dim;
+  const def = BUILT_IN[wire.name]?.nTrain ?? 1000;
+  const seed = integer('seed', o.seed, 0, MAX_SEED - 2, 0);
+  const config: TrainConfigWire = {
+    batch: integer('batch', o.batch, 1, 100000, 100),
+    lr: real('lr', o.lr, 0, 1, 5e-4, true),
+    weightDecay: real('weightDecay', o.weightDecay, 0, 1, 1e-12),
+    maxGradNorm: real('maxGradNorm', o.maxGradNorm, 0, 1e12, 10),
+    rk4Steps: integer('rk4Steps', o.rk4Steps, 1, 1000, 4),
+    seed,
+  };
+  let train: Float64Array | null = null;
+  let val: Float64Array | null = null;
+  let nTrain = 0;
+  let nVal = 0;
+  if (o.data !== undefined) {
+    if (!o.data || typeof o.data !== 'object' || !('train' in o.data))
+      throw new InvalidInputError('data must be { train, val? }: configurations as flat arrays or rows');
+    const what = describeSystem(wire);
+    train = rowsOf(o.data.train, size, 'the training set', what);
+    val = o.data.val === undefined ? null : rowsOf(o.data.val, size, 'the validation set', what);
+  } else {
+    nTrain = integer('nTrain', o.nTrain, 1, 10_000_000, def);
+    nVal = integer('nVal', o.nVal, 0, 10_000_000, 200);
+  }
+  let mcmc: McmcWire | null = null;
+  if (o.mcmc) {
+    const m = o.mcmc;
+    mcmc = {
+      step: m.step === undefined ? undefined : real('mcmc.step', m.step, 0, 1e6, 0, true),
+      thin: m.thin === undefined ? undefined : integer('mcmc.thin', m.thin, 1, 1e6),
+      burnIn: m.burnIn === undefined ? undefined : integer('mcmc.burnIn', m.burnIn, 0, 1e7),
+      initScale: m.initScale === undefined ? undefined : real('mcmc.initScale', m.initScale, 0, 1e6, 1, true),
+      temperatures: m.temperatures === undefined ? undefined : Float64Array.from(m.temperatures, Number),
+    };
+  }
+  let weights: Uint8Array | null = null;
+  if (o.weights !== undefined) {
+    if (!(o.weights instanceof Uint8Array) && !(o.weights instanceof ArrayBuffer))
+      throw new InvalidInputError('weights must be the bytes of an exported .safetensors file (Uint8Array or ArrayBuffer)');
+    weights = new Uint8Array(o.weights instanceof ArrayBuffer ? o.weights.slice(0) : o.weights.slice());
+  }
+  if (o.signal?.aborted) throw new AbortError();
+  const worker = await TrainWorker.start(platform);
+  try {
+    const reply = await worker.run<CreateReply>(
+      { fn: 'create', system: wire, train, val, nTrain, nVal, seed, mcmc, config, weights },
+      'trainer',
+      {
+        signal: o.signal,
+        onProgress: o.onProgress
+          ? (fraction) => {
+              try {
+                o.onProgress!({ phase: 'data', fraction });
+              } catch {
+                // a progress callback must not break creation
+              }
+            }
+          : undefined,
+      },
+    );
+    return new Trainer(worker, reply.handle, wire, reply, config);
+  } catch (e) {
+    worker.dispose();
+    throw e;
+  }
+}
+
+/** loadParticleFlow() for a platform: exported weights in a worker of their own. */
+export async function loadParticleFlowWith(platform: Platform, bytes: Uint8Array | ArrayBuffer): Promise<ParticleFlow> {
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer))
+    throw new InvalidInputError('loadParticleFlow takes the bytes of an exported .safetensors file (Uint8Array or ArrayBuffer)');
+  const copy = new Uint8Array(bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.slice());
+  const worker = await TrainWorker.start(platform);
+  try {
+    const info = await worker.run<FlowInfo>({ fn: 'load', bytes: copy }, 'particle flow');
+    return new ParticleFlow(worker, info.handle, info, true);
+  } catch (e) {
+    worker.dispose();
+    throw e;
+  }
+}
