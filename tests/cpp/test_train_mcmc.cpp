@@ -60,6 +60,9 @@ TEST(TrainEnergy, BadInputIsInvalidInput) {
   EXPECT_THROW(collapse.energy(y), enf::InvalidInput);
   const ParticleSystem nan = custom_system("nan", 3, 2, [](double d) { return std::sqrt(d - 10); });
   EXPECT_THROW(sample_mcmc(nan, 10, McmcOptions{}), enf::InvalidInput);
+  // An energy that is +inf everywhere has no states to sample.
+  const ParticleSystem wall = custom_system("wall", 3, 2, [](double) { return std::numeric_limits<double>::infinity(); });
+  EXPECT_THROW(sample_mcmc(wall, 10, McmcOptions{}), enf::InvalidInput);
   McmcOptions o;
   EXPECT_THROW(sample_mcmc(dw4(), 0, o), enf::InvalidInput);  // zero samples
   o.temperatures = {2.0, 3.0};
