@@ -4,6 +4,7 @@
 import { bonds, formula, loadModel, stability, toSDF, toXYZ } from 'enf-wasm';
 import { MoleculeViewer } from './viewer.js';
 import { setupReport } from './report.js';
+import { setupTrain } from './train.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -17,6 +18,7 @@ let scoreAbort = null;
 // Counters the browser tests read (frames streamed, molecules finished).
 const demoState = (window.__enfDemo = { frames: 0, samples: 0, ready: false, viewer });
 const reportView = setupReport({ getModel: () => model, state: demoState });
+setupTrain({ state: demoState });
 
 function setStatus(text, isError = false) {
   status.textContent = text;

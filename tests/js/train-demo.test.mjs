@@ -1,0 +1,152 @@
+// The demo's "Train" view in headless Chromium under the demo's Content-Security-Policy: DW4 data
+// by MCMC with progress, a few training steps with the loss curve growing step by step while the
+// page keeps drawing frames, Stop, then samples against the validation data (distance and energy
+// histograms, the 2-D scatter) with the effective sample size of the reweighted samples; no console
+// errors, and no horizontal overflow at 390 px.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { test } from 'node:test';
+import { root } from './helpers.mjs';
+
+const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const skip = !existsSync(chromium) && `no Chromium at ${chromium}`;
+const demoDist = join(root, 'web', 'demo', 'dist');
+const artifacts = join(root, 'test-results');
+const TYPES = {
+  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
+  '.json': 'application/json', '.safetensors': 'application/octet-stream',
+};
+
+async function serveDemo() {
+  const { CSP } = await import(join(root, 'web', 'demo', 'vite.config.js'));
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = join(demoDist, path);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) return res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CSP });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+test('demo: Train view (DW4 data, live loss curve, responsive page, compare and reweight) under CSP', { skip, timeout: 300_000 }, async (t) => {
+  if (!process.env.ENF_DEMO_BUILT) execFileSync('npm', ['run', 'build:demo'], { cwd: root, stdio: 'inherit' });
+  mkdirSync(artifacts, { recursive: true });
+  const server = await serveDemo();
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const { chromium: pw } = await import('playwright-core');
+  const browser = await pw.launch({
+    executablePath: chromium,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(url);
+    await page.waitForFunction(() => window.__enfDemo?.train, null, { timeout: 60_000 });
+
+    await page.selectOption('#train-system', 'dw4');
+    await page.fill('#train-n', '60');
+    await page.fill('#train-nval', '40');
+    await page.fill('#train-batch', '20');
+    await page.fill('#train-epochs', '2');
+    await page.fill('#train-count', '40');
+    // Record the progress bar and the page's frames from here on.
+    await page.evaluate(() => {
+      const s = (window.__trainProbe = { progress: [], frames: 0, maxGap: 0, last: performance.now(), on: true });
+      const bar = document.querySelector('#train-progress');
+      setInterval(() => s.progress.push(Number(bar.value)), 5);
+      const tick = (now) => {
+        if (!s.on) return;
+        s.frames++;
+        s.maxGap = Math.max(s.maxGap, now - s.last);
+        s.last = now;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+
+    const t0 = Date.now();
+    await page.click('#train-data');
+    await page.waitForFunction(() => window.__enfDemo.train.dataRuns >= 1, null, { timeout: 120_000 });
+    t.diagnostic(`DW4 data (60 + 40 samples) in ${Date.now() - t0} ms`);
+    assert.match(await page.textContent('#train-status'), /60 training and 40 validation samples/);
+    assert.ok(await page.isEnabled('#train-fit'));
+
+    // Train 2 epochs of 3 steps: the curve gains a point per step, while the page keeps drawing.
+    await page.evaluate(() => Object.assign(window.__trainProbe, { frames: 0, maxGap: 0, last: performance.now() }));
+    const t1 = Date.now();
+    await page.click('#train-fit');
+    await page.waitForFunction(() => Number(document.querySelector('#train-curve svg')?.dataset.points) >= 1, null, { timeout: 120_000 });
+    const firstPoints = Number(await page.getAttribute('#train-curve svg', 'data-points'));
+    // A click during training is answered at once (the Seed field takes focus and input).
+    const c0 = Date.now();
+    await page.fill('#train-seed', '0');
+    const clickMs = Date.now() - c0;
+    await page.waitForFunction(() => window.__enfDemo.train.fits >= 1, null, { timeout: 180_000 });
+    const trainMs = Date.now() - t1;
+    const probe = await page.evaluate(() => ({ ...window.__trainProbe, progress: undefined }));
+    const ts = await page.evaluate(() => window.__enfDemo.train);
+    t.diagnostic(`6 steps in ${trainMs} ms; ${probe.frames} frames, longest gap ${probe.maxGap.toFixed(0)} ms; a fill answered in ${clickMs} ms`);
+    assert.equal(ts.steps, 6);
+    assert.equal(ts.losses.length, 6);
+    assert.ok(ts.losses.every(Number.isFinite));
+    assert.equal(ts.validation.length, 3, 'the untrained model and two epochs');
+    assert.equal(Number(await page.getAttribute('#train-curve svg', 'data-points')), 6);
+    assert.ok(firstPoints < 6, 'the curve was drawn while training ran');
+    assert.equal(await page.locator('#train-curve circle.series-val').count(), 3);
+    assert.ok(probe.frames >= (trainMs / 1000) * 10, `only ${probe.frames} frames in ${trainMs} ms`);
+    assert.ok(probe.maxGap < 500, `the page froze for ${probe.maxGap} ms`);
+    assert.ok(clickMs < 2000, `a fill took ${clickMs} ms`);
+    assert.match(await page.textContent('#train-status'), /Trained 6 steps; validation NLL \d/);
+
+    // Stop: a longer run stops after the step in flight; the view stays usable.
+    await page.fill('#train-epochs', '20');
+    await page.click('#train-fit');
+    await page.waitForFunction(() => window.__enfDemo.train.steps >= 7, null, { timeout: 60_000 });
+    await page.click('#train-stop');
+    await page.waitForFunction(() => /Stopped/.test(document.querySelector('#train-status').textContent), null, { timeout: 60_000 });
+    assert.ok(await page.isEnabled('#train-fit'));
+    const stoppedAt = await page.evaluate(() => window.__enfDemo.train.steps);
+    assert.ok(stoppedAt < 6 + 60, `stopped at step ${stoppedAt}`);
+
+    // Samples against the validation data, and Boltzmann reweighting.
+    await page.click('#train-compare');
+    await page.waitForFunction(() => window.__enfDemo.train.compare, null, { timeout: 120_000 });
+    const cmp = await page.evaluate(() => window.__enfDemo.train.compare);
+    t.diagnostic(`compare: ESS ${cmp.ess.toFixed(1)} of ${cmp.count}, JSD distances ${cmp.jsdDistances.toFixed(3)}, energies ${cmp.jsdEnergies.toFixed(3)}`);
+    assert.equal(cmp.count, 40);
+    assert.ok(cmp.ess >= 1 && cmp.ess <= 40, `ESS ${cmp.ess}`);
+    assert.ok(Number.isFinite(cmp.meanLogp));
+    const plots = await page.$$eval('#train-compare-out svg.enf-plot', (list) =>
+      list.map((s) => ({ id: s.dataset.plot, width: s.getBoundingClientRect().width, samples: s.querySelectorAll('.series-samples').length, data: s.querySelectorAll('.series-data').length })));
+    assert.deepEqual(plots.map((p) => p.id), ['train-distances', 'train-energies', 'train-scatter']);
+    for (const p of plots) {
+      assert.ok(p.width > 200, `${p.id} is ${p.width} px wide`);
+      assert.ok(p.samples >= 1 && p.data >= 1, `${p.id} lacks a series`);
+    }
+    assert.match(await page.textContent('#train-ess'), /of 40 \(/);
+    const progress = await page.evaluate(() => window.__trainProbe.progress);
+    assert.ok(progress.some((v) => v > 0 && v < 1), 'the progress bar moved');
+    await page.locator('#train-view').screenshot({ path: join(artifacts, 'demo-train.png') });
+
+    // Phone width: no horizontal overflow with the plots open.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(200);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `page overflows a 390 px viewport by ${overflow} px`);
+    await page.locator('#train-view').screenshot({ path: join(artifacts, 'demo-train-phone.png') });
+    assert.deepEqual(problems, [], problems.join('\n'));
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
