@@ -6,6 +6,7 @@
 #include <emscripten/val.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -409,9 +410,11 @@ class WasmTrainer {
       if (!s_->diverged.empty()) throw enf::SolverError(s_->diverged);
       const enf::train::StepReport r = s_->trainer->step();
       if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm)) {
-        s_->diverged = "training diverged at step " + std::to_string(s_->trainer->steps()) + " (loss " +
-                       std::to_string(r.loss) + ", gradient norm " + std::to_string(r.grad_norm) +
-                       "); the weights are no longer usable: create a new trainer with a lower lr or a smaller maxGradNorm";
+        char numbers[96];
+        std::snprintf(numbers, sizeof numbers, "loss %.6g, gradient norm %.6g", r.loss, r.grad_norm);
+        s_->diverged = "training diverged at step " + std::to_string(s_->trainer->steps()) + " (" + numbers +
+                       "); the weights are no longer usable: create a new trainer with a lower lr or a smaller "
+                       "maxGradNorm, and check the data's scale";
         throw enf::SolverError(s_->diverged);
       }
       val out = val::object();

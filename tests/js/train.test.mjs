@@ -9,6 +9,7 @@ import {
   DisposedError,
   EnfError,
   InvalidInputError,
+  SolverError,
   WeightsError,
   WorkerCrashedError,
   createTrainer,
@@ -176,6 +177,12 @@ test('bad input is rejected with errors that say what to fix', async () => {
   await rejects(createTrainer({ system: 'dw4', batch: 0 }), InvalidInputError, /batch must be an integer/);
   await rejects(createTrainer({ system: 'lj13', batch: 100 }), InvalidInputError, /batch 100 of 13 particles.*use batch <= 50/);
   await rejects(createTrainer({ system: 'dw4', weights: new Uint8Array(10) }), WeightsError, /./);
+  // Training that diverges (a non-finite loss: here coordinates of 1e150, whose squares overflow
+  // the network) fails that step and every later one, saying what to change.
+  const far = await createTrainer({ system: 'dw4', data: { train: [[0, 0, 1e150, 0, 0, 1e150, 1e150, 1e150]] }, batch: 1 });
+  await rejects(far.step(), SolverError, /training diverged at step 1 \(loss .*\); .*lower lr.*scale/);
+  await rejects(far.step(), SolverError, /training diverged at step 1/);
+  far.dispose();
   await rejects(loadParticleFlow(new Uint8Array([1, 2, 3])), WeightsError, /./);
   await rejects(loadParticleFlow('weights.safetensors'), InvalidInputError, /bytes of an exported/);
   if (hasWeights)
