@@ -229,10 +229,18 @@ class WasmModel {
       o.seed = to_seed(seed);
       o.solver.rtol = to_tolerance(rtol, "rtol");
       o.solver.atol = to_tolerance(atol, "atol");
-      if (present(on_progress))
+      double last = 0;
+      if (present(on_progress)) {
         o.on_progress = [&](double fraction) {
+          last = fraction;
           if (!on_progress(fraction).as<bool>()) throw Cancelled();
         };
+        // The same callback between chunks of work (with the last fraction: no new progress),
+        // so that a cancelled exact trace stops within tens of ms rather than at the next step.
+        o.interrupt = [&] {
+          if (!on_progress(last).as<bool>()) throw Cancelled();
+        };
+      }
       const enf::LikelihoodResult r = model_.log_likelihood(m, o);
       val out = val::object();
       out.set("logLikelihood", r.log_likelihood);

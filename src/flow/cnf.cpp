@@ -33,8 +33,9 @@ ForwardSolve integrate_forward(const EgnnDynamics& dyn, const StateVector& s0, c
     StateVector ds;
     const StateVector s = yy.head(n);
     dy.resize(n + K);
+    if (trace.interrupt) trace.interrupt();
     if (exact) {
-      dy(n) = dyn.velocity_with_exact_trace(t, s, ds);
+      dy(n) = dyn.velocity_with_exact_trace(t, s, ds, trace.interrupt);
     } else {
       Eigen::VectorXd quad;
       dyn.velocity_with_probes(t, s, probes, ds, quad);

@@ -17,6 +17,9 @@ struct TraceOptions {
   int probes = 1;           // Hutchinson: probes carried through one solve, held fixed during it
   bool rademacher = false;  // Hutchinson probe distribution: Gaussian (default) or Rademacher
   uint64_t seed = 0;
+  // Called before every evaluation and, for the exact trace, between its chunks of work; may throw
+  // to stop the solve (cancellation).
+  std::function<void()> interrupt;
 };
 
 struct ForwardSolve {

@@ -78,7 +78,8 @@ void EgnnDynamics::velocity_with_probes(double t, const StateVector& s, const Ei
   quad = (probes.array() * JV.array()).colwise().sum().transpose();
 }
 
-double EgnnDynamics::velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds) const {
+double EgnnDynamics::velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds,
+                                              const std::function<void()>& between_chunks) const {
   thread_local egnn::ForwardCache cache;  // reused: its buffers keep their capacity between calls
   forward(t, s, ds, &cache);
   const int n = static_cast<int>(s.size());
@@ -92,6 +93,7 @@ double EgnnDynamics::velocity_with_exact_trace(double t, const StateVector& s, S
   double trace = 0;
   Eigen::MatrixXd V(n, T);
   for (int k0 = 0; k0 < n; k0 += T) {
+    if (between_chunks) between_chunks();
     V.setZero();
     for (int t = 0; t < T && k0 + t < n; ++t) V(k0 + t, t) = 1.0;
     const Eigen::MatrixXd JV = tangent(cache, V);

@@ -3,6 +3,7 @@
 // the divergence terms the change of variables needs (exact trace or Hutchinson probes).
 #pragma once
 #include <Eigen/Dense>
+#include <functional>
 
 #include "egnn/egnn.hpp"
 
@@ -31,8 +32,11 @@ class EgnnDynamics {
                             Eigen::VectorXd& quad) const;
 
   // phi and the exact trace of J = d phi / d s over all N*stride diagonal entries, carrying the
-  // basis tangents through the network in chunks (one batched JVP per chunk).
-  double velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds) const;
+  // basis tangents through the network in chunks (one batched JVP per chunk). `between_chunks`
+  // runs before each chunk (a few ms of work apart) and may throw to stop: one evaluation of a
+  // large molecule takes long enough that cancellation cannot wait for the solver's next step.
+  double velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds,
+                                   const std::function<void()>& between_chunks = {}) const;
 
   // J V for a block of tangents V (N*stride x T) at (t, s): the shared tangent pass.
   Eigen::MatrixXd jacobian_times(double t, const StateVector& s, const Eigen::MatrixXd& V) const;

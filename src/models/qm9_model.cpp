@@ -275,7 +275,7 @@ LikelihoodResult Qm9Model::log_likelihood(const chem::Molecule& mol, const Likel
     for (int i = 0; i < M; ++i)
       for (int f = 0; f < kQm9Features; ++f) eps(i, f) = rng.normal();
     const Lifted lifted = lift(x, mol.types, eps);
-    flow::TraceOptions trace{o.trace, o.probes, false, rng.next_u64()};
+    flow::TraceOptions trace{o.trace, o.probes, false, rng.next_u64(), o.interrupt};
     ode::Options solver = o.solver;
     if (o.on_progress)
       solver.on_step = [&](double t, const ode::Stats&) { o.on_progress((s + t) / o.samples); };

@@ -55,6 +55,9 @@ struct LikelihoodOptions {
   ode::Options solver;
   // Progress in [0, 1] after each accepted ODE step; may throw to cancel.
   std::function<void(double)> on_progress;
+  // Called often during the solve (every evaluation; between chunks of an exact trace, tens of ms
+  // apart at most); may throw to cancel sooner than on_progress can.
+  std::function<void()> interrupt;
 };
 
 struct LikelihoodTerms {

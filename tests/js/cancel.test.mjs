@@ -1,0 +1,33 @@
+// Cancelling a long exact score stops the work itself within 200 ms (not only the promise): the
+// worker is free for the next call, and the model stays usable.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AbortError, loadModel } from 'enf-wasm';
+import { skipNoWeights } from './helpers.mjs';
+
+test('an aborted exact score frees its worker within 200 ms', { skip: skipNoWeights, timeout: 120_000 }, async (t) => {
+  const model = await loadModel('qm9', { workers: 1 });
+  try {
+    // A 25-atom molecule: its exact score takes about a minute in wasm.
+    const [molecule] = await model.sample({ atoms: 25, seed: 3 });
+    const delays = [];
+    for (const after of [300, 1200, 2500]) {
+      const ac = new AbortController();
+      let progressed = 0;
+      const scoring = model.score(molecule, { trace: 'exact', signal: ac.signal, onProgress: () => ++progressed });
+      await new Promise((r) => setTimeout(r, after));
+      const t0 = performance.now();
+      ac.abort();
+      await assert.rejects(scoring, AbortError);
+      // With one worker, this call runs only once the exact score has stopped.
+      await model._run({ op: 'heap' });
+      delays.push(performance.now() - t0);
+    }
+    t.diagnostic(`abort -> worker free: ${delays.map((d) => d.toFixed(1)).join(', ')} ms`);
+    for (const d of delays) assert.ok(d <= 200, `the worker was busy ${d.toFixed(0)} ms after abort`);
+    const [m] = await model.sample({ atoms: 5, seed: 1, rtol: 1e-2, atol: 1e-2 });
+    assert.equal(m.elements.length, 5);
+  } finally {
+    model.dispose();
+  }
+});
