@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { test } from 'node:test';
 import { root } from './helpers.mjs';
@@ -137,6 +138,22 @@ test('demo: Train view (DW4 data, live loss curve, responsive page, compare and 
     const progress = await page.evaluate(() => window.__trainProbe.progress);
     assert.ok(progress.some((v) => v > 0 && v < 1), 'the progress bar moved');
     await page.locator('#train-view').screenshot({ path: join(artifacts, 'demo-train.png') });
+
+    // Export the weights (a download), import them again: the imported flow draws the same samples
+    // (same seed), so the same effective sample size.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#train-export')]);
+    assert.match(download.suggestedFilename(), /^dw4-\d+-steps\.safetensors$/);
+    const file = join(tmpdir(), `enf-train-demo-${process.pid}.safetensors`);
+    await download.saveAs(file);
+    await page.setInputFiles('#train-import', file);
+    await page.waitForFunction(() => /Loaded .*a dw4 flow/.test(document.querySelector('#train-status').textContent), null, { timeout: 60_000 });
+    await page.click('#train-compare');
+    await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 2, null, { timeout: 120_000 });
+    const imported = await page.evaluate(() => window.__enfDemo.train.compare);
+    assert.equal(imported.imported, true);
+    assert.equal(imported.ess, cmp.ess);
+    assert.equal(imported.meanLogp, cmp.meanLogp);
+    assert.match(await page.textContent('#train-status'), /imported flow/);
 
     // Phone width: no horizontal overflow with the plots open.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -149,8 +149,6 @@ export function setupTrain({ state }) {
   $('train-data').addEventListener('click', async () => {
     trainer?.dispose();
     trainer = null;
-    flow?.dispose();
-    flow = null;
     losses = [];
     validation = [];
     ts.losses = [];
@@ -194,6 +192,9 @@ export function setupTrain({ state }) {
 
   $('train-fit').addEventListener('click', async () => {
     if (!trainer) return;
+    // From now on Compare shows the model being trained, not an imported one.
+    flow?.dispose();
+    flow = null;
     abort = new AbortController();
     busy(true);
     const epochs = int('train-epochs', 1, 1000, 1);
@@ -307,14 +308,14 @@ export function setupTrain({ state }) {
         weights.forEach((w, k) => (meanW += Number.isFinite(energies[k]) ? w * energies[k] : 0));
         const mean = (v) => Array.from(v).reduce((a, b) => a + b, 0) / v.length;
         const finiteE = Array.from(energies).filter(Number.isFinite);
-        ts.compare = { count, ess, fraction, jsdDistances: h.jsd, jsdEnergies: he.jsd, meanLogp: mean(logp) };
+        ts.compare = { count, ess, fraction, jsdDistances: h.jsd, jsdEnergies: he.jsd, meanLogp: mean(logp), imported: !!flow };
         out.unshift(
           `<table class="result train-summary"><tr><td>effective sample size</td><td id="train-ess">${fmt(ess, 1)} of ${count} (${fmt(100 * fraction, 1)} %)</td></tr>` +
             `<tr><td>mean energy: data / model / reweighted</td><td>${fmt(mean(dataE))} / ${fmt(mean(finiteE))} / ${fmt(meanW)}</td></tr>` +
             `<tr><td>mean log p(x) of the samples</td><td>${fmt(mean(logp))} nats</td></tr>` +
             `<tr><td>Jensen-Shannon divergence: distances / energies</td><td>${fmt(h.jsd, 4)} / ${fmt(he.jsd, 4)} nats</td></tr></table>`,
         );
-        say(`Compared ${count} samples with ${data.length / (n * d)} validation samples; log w = -E(x) - log p(x).`);
+        say(`Compared ${count} samples of the ${flow ? 'imported flow' : 'trained model'} with ${data.length / (n * d)} validation samples; log w = -E(x) - log p(x).`);
       } else {
         ts.compare = { count, ess: null };
         const hi = quantile(distS, 0.999) * 1.15;
@@ -325,6 +326,7 @@ export function setupTrain({ state }) {
         say(`Sampled ${count} configurations from the imported ${name} flow; generate ${name.toUpperCase()} data to compare and reweight.`);
       }
       $('train-compare-out').innerHTML = out.join('');
+      ts.compareRuns = (ts.compareRuns ?? 0) + 1;
     } catch (err) {
       fail(err);
     } finally {
