@@ -155,6 +155,25 @@ test('demo: Train view (DW4 data, live loss curve, responsive page, compare and 
     assert.equal(imported.meanLogp, cmp.meanLogp);
     assert.match(await page.textContent('#train-status'), /imported flow/);
 
+    // LJ13 (3-D: histograms, no scatter): data, one step, compare.
+    await page.selectOption('#train-system', 'lj13');
+    await page.fill('#train-n', '8');
+    await page.fill('#train-nval', '8');
+    await page.fill('#train-batch', '8');
+    await page.fill('#train-epochs', '1');
+    await page.fill('#train-count', '10');
+    await page.click('#train-data');
+    await page.waitForFunction(() => window.__enfDemo.train.dataRuns >= 2, null, { timeout: 120_000 });
+    await page.click('#train-fit');
+    await page.waitForFunction(() => window.__enfDemo.train.fits >= 2, null, { timeout: 120_000 });
+    await page.click('#train-compare');
+    await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 3, null, { timeout: 120_000 });
+    const lj = await page.evaluate(() => ({ ...window.__enfDemo.train.compare, system: window.__enfDemo.train.system }));
+    assert.deepEqual(lj.system, { name: 'lj13', particles: 13, dim: 3 });
+    assert.equal(lj.imported, false);
+    assert.ok(lj.ess >= 1 && lj.ess <= 10);
+    assert.deepEqual(await page.$$eval('#train-compare-out svg.enf-plot', (l) => l.map((s) => s.dataset.plot)), ['train-distances', 'train-energies']);
+
     // Phone width: no horizontal overflow with the plots open.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(200);

@@ -46,14 +46,15 @@ function curveSvg(losses, validation) {
   const H = 220;
   const m = { l: 46, r: 12, t: 14, b: 30 };
   const values = [...losses, ...validation.map((v) => v.nll)].filter(Number.isFinite);
-  const steps = Math.max(2, losses.length);
+  const steps = Math.max(1, losses.length);
   let lo = values.length ? Math.min(...values) : 0;
   let hi = values.length ? Math.max(...values) : 1;
   if (!(hi > lo)) [lo, hi] = [lo - 1, hi + 1];
   const pad = 0.05 * (hi - lo);
   lo -= pad;
   hi += pad;
-  const X = (s) => m.l + ((W - m.l - m.r) * (s - 1)) / (steps - 1);
+  // Step 0 is the untrained model (the first validation point); loss k is drawn at step k.
+  const X = (s) => m.l + ((W - m.l - m.r) * s) / steps;
   const Y = (v) => m.t + (H - m.t - m.b) * (1 - (v - lo) / (hi - lo));
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="train-curve" data-plot="loss" data-points="${losses.length}" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Training loss and validation NLL per step" font-family="system-ui, sans-serif" font-size="11" fill="currentColor">`,
@@ -203,7 +204,7 @@ export function setupTrain({ state }) {
     if (!validation.length && trainer.steps === 0) {
       // The curve starts at the untrained model's validation NLL.
       try {
-        validation.push({ step: 1, nll: await trainer.validate({ signal: abort.signal }) });
+        validation.push({ step: 0, nll: await trainer.validate({ signal: abort.signal }) });
       } catch (err) {
         fail(err);
         abort = null;
