@@ -67,6 +67,13 @@ test('DW4: MCMC data with progress, and 16 steps lower the validation NLL and th
     assert.ok(after < before - 0.5, `validation NLL ${before} -> ${after}`);
     assert.ok(last < first, `training loss ${first} -> ${last}`);
     assert.equal(fit.validation.at(-1).nll, after); // the same probes: the same number
+    // The training estimator (double precision, 4 RK4 steps, Rademacher probes) agrees with the
+    // trained flow's exact NLL on the float32 inference path (dopri5, exact trace).
+    const flow = await trainer.model();
+    const exact = await flow.scoreBatch(trainer.data.val, { trace: 'exact' });
+    const exactNll = -mean(exact.map((r) => r.logLikelihood));
+    console.log(`# validation NLL: training estimator ${after.toFixed(3)}, exact trace ${exactNll.toFixed(3)}`);
+    assert.ok(Math.abs(exactNll - after) < 0.5, `${after} vs exact ${exactNll}`);
   } finally {
     trainer.dispose();
   }

@@ -6,8 +6,9 @@
 import { createTrainer, effectiveSampleSize, histogram, histogramSvg, jensenShannon, loadParticleFlow } from 'enf-wasm';
 
 const DEFAULTS = {
-  dw4: { nTrain: 1000, batch: 100, epochs: 3, count: 300, trace: 'exact' },
-  lj13: { nTrain: 100, batch: 10, epochs: 1, count: 60, trace: 'hutchinson' },
+  dw4: { nTrain: 1000, nVal: 200, batch: 100, epochs: 3, count: 300, trace: 'exact' },
+  // LJ13's graph is 13x larger per sample: small batches, and a validation set that takes seconds, not minutes.
+  lj13: { nTrain: 100, nVal: 50, batch: 10, epochs: 1, count: 60, trace: 'hutchinson' },
 };
 const COLORS = { samples: '#e8702a', data: '#3b8fd9' };
 
@@ -75,8 +76,10 @@ function curveSvg(losses, validation) {
     for (const v of validation)
       parts.push(`<circle class="series-val" cx="${X(v.step).toFixed(1)}" cy="${Y(v.nll).toFixed(1)}" r="3" fill="${COLORS.data}"/>`);
   }
-  parts.push(`<g font-size="12"><rect x="${m.l + 8}" y="${m.t + 4}" width="10" height="3" fill="${COLORS.samples}"/><text x="${m.l + 22}" y="${m.t + 9}">training loss (batch)</text>`);
-  parts.push(`<rect x="${m.l + 160}" y="${m.t + 4}" width="10" height="3" fill="${COLORS.data}"/><text x="${m.l + 174}" y="${m.t + 9}">validation NLL</text></g></svg>`);
+  // The legend sits under the axis, clear of the curves.
+  const ly = H - 8;
+  parts.push(`<g font-size="12"><rect x="${m.l}" y="${ly - 5}" width="10" height="3" fill="${COLORS.samples}"/><text x="${m.l + 14}" y="${ly}">training loss (batch), nats</text>`);
+  parts.push(`<rect x="${m.l + 190}" y="${ly - 5}" width="10" height="3" fill="${COLORS.data}"/><text x="${m.l + 204}" y="${ly}">validation NLL</text></g></svg>`);
   return parts.join('');
 }
 
@@ -139,6 +142,7 @@ export function setupTrain({ state }) {
   function applyDefaults() {
     const d = DEFAULTS[system()];
     $('train-n').value = d.nTrain;
+    $('train-nval').value = d.nVal;
     $('train-batch').value = d.batch;
     $('train-epochs').value = d.epochs;
     $('train-count').value = d.count;
@@ -166,7 +170,7 @@ export function setupTrain({ state }) {
       trainer = await createTrainer({
         system: name,
         nTrain: int('train-n', 1, 100000, DEFAULTS[name].nTrain),
-        nVal: int('train-nval', 1, 100000, 200),
+        nVal: int('train-nval', 1, 100000, DEFAULTS[name].nVal),
         batch: int('train-batch', 1, 1000, DEFAULTS[name].batch),
         lr: Number($('train-lr').value) || 5e-4,
         seed: int('train-seed', 0, 2 ** 31, 0),
