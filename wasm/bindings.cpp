@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/arguments.hpp"
 #include "chem/bonds.hpp"
 #include "chem/elements.hpp"
 #include "chem/molecule.hpp"
@@ -72,25 +73,11 @@ val guarded(F&& body) {
   }
 }
 
-// ---- argument conversion
+// ---- argument conversion (the rules are in src/api/arguments.cpp, tested and fuzzed natively)
 
-int to_int(double v, const char* name, int lo, int hi) {
-  if (!std::isfinite(v) || v != std::floor(v) || v < lo || v > hi)
-    throw enf::InvalidInput(std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " +
-                            std::to_string(hi) + "]");
-  return static_cast<int>(v);
-}
-
-uint64_t to_seed(double v) {
-  if (!std::isfinite(v) || v != std::floor(v) || v < 0 || v > 9007199254740992.0)
-    throw enf::InvalidInput("seed must be an integer in [0, 2^53]");
-  return static_cast<uint64_t>(v);
-}
-
-double to_tolerance(double v, const char* name) {
-  if (!std::isfinite(v) || v <= 0 || v >= 1) throw enf::InvalidInput(std::string(name) + " must be a number in (0, 1)");
-  return v;
-}
+using enf::api::to_int;
+using enf::api::to_seed;
+using enf::api::to_tolerance;
 
 bool is_array_like(const val& a) {
   return a.instanceof(val::global("Array")) || val::global("ArrayBuffer").call<bool>("isView", a);
@@ -99,6 +86,8 @@ bool is_array_like(const val& a) {
 template <class T>
 std::vector<T> numbers(const val& a, const char* name) {
   if (!is_array_like(a)) throw enf::InvalidInput(std::string(name) + " must be an array or typed array of numbers");
+  // Bounded before the copy allocates: a sparse Array can claim a length of 2^32 - 1.
+  enf::api::check_length(a["length"].as<double>(), 9.0 * enf::api::kHelperMaxAtoms, name);
   return emscripten::convertJSArrayToNumberVector<T>(a);
 }
 
@@ -133,6 +122,7 @@ bool present(const val& f) { return !f.isNull() && !f.isUndefined(); }
 std::vector<int> types_from(const val& elements) {
   if (!elements.instanceof(val::global("Array")) && !val::global("ArrayBuffer").call<bool>("isView", elements))
     throw enf::InvalidInput("elements must be an array of element symbols or atomic numbers");
+  enf::api::check_length(elements["length"].as<double>(), enf::api::kHelperMaxAtoms, "elements");
   const int n = elements["length"].as<int>();
   std::vector<int> types(n);
   for (int i = 0; i < n; ++i) {
@@ -140,11 +130,9 @@ std::vector<int> types_from(const val& elements) {
     const std::string kind = e.typeOf().as<std::string>();
     try {
       if (kind == "number") {
-        const double z = e.as<double>();
-        if (z != std::floor(z) || z < 0 || z > 1000) throw enf::InvalidInput("atomic number " + std::to_string(z) + " is not valid");
-        types[i] = enf::chem::type_from_atomic_number(static_cast<int>(z));
+        types[i] = enf::api::type_from_number(e.as<double>());
       } else if (kind == "string") {
-        types[i] = enf::chem::type_from_symbol(e.as<std::string>());
+        types[i] = enf::api::type_from_name(e.as<std::string>());
       } else {
         throw enf::InvalidInput("an element must be a symbol such as 'C' or an atomic number such as 6");
       }
@@ -168,8 +156,7 @@ enf::chem::Molecule molecule_from(const val& elements, const val& positions) {
   return m;
 }
 
-// For the chemistry helpers, which are not limited to the model's 29 atoms.
-constexpr int kHelperMaxAtoms = 100000;
+using enf::api::kHelperMaxAtoms;
 
 // ---- the model
 
@@ -186,13 +173,9 @@ class WasmModel {
   val sample(double atoms, double seed, double rtol, double atol, val rotation, double frames, val on_frame,
              val on_step) const {
     return guarded([&] {
-      enf::SampleOptions o;
-      o.atoms = to_int(atoms, "atoms", 0, model_.max_atoms());
-      o.seed = to_seed(seed);
-      o.solver.rtol = to_tolerance(rtol, "rtol");
-      o.solver.atol = to_tolerance(atol, "atol");
-      o.latent_rotation = numbers<double>(rotation, "rotation");
-      const int n_frames = to_int(frames, "frames", 0, 10000);
+      enf::SampleOptions o = enf::api::sample_options(atoms, seed, rtol, atol, numbers<double>(rotation, "rotation"),
+                                                      model_.max_atoms());
+      const int n_frames = to_int(frames, "frames", 0, enf::api::kMaxFrames);
       if (present(on_step))
         o.solver.on_step = [&](double t, const enf::ode::Stats& st) {
           if (!on_step(t, st.nfe).as<bool>()) throw Cancelled();
@@ -221,14 +204,7 @@ class WasmModel {
                      double rtol, double atol, val on_progress) const {
     return guarded([&] {
       const enf::chem::Molecule m = molecule_from(elements, positions);
-      enf::LikelihoodOptions o;
-      if (trace != "exact" && trace != "hutchinson") throw enf::InvalidInput("trace must be 'exact' or 'hutchinson'");
-      o.trace = trace == "exact" ? enf::flow::Trace::Exact : enf::flow::Trace::Hutchinson;
-      o.probes = to_int(probes, "probes", 1, 1024);
-      o.samples = to_int(samples, "samples", 1, 1000);
-      o.seed = to_seed(seed);
-      o.solver.rtol = to_tolerance(rtol, "rtol");
-      o.solver.atol = to_tolerance(atol, "atol");
+      enf::LikelihoodOptions o = enf::api::likelihood_options(trace, probes, samples, seed, rtol, atol);
       double last = 0;
       if (present(on_progress)) {
         o.on_progress = [&](double fraction) {

@@ -19,33 +19,110 @@ namespace {
 constexpr double kLog2Pi = 1.8378770664093453;
 constexpr int kAtomicNumbers[kQm9Types] = {1, 6, 7, 8, 9};
 
-egnn::EgnnConfig flow_config() {
-  return egnn::EgnnConfig{6, 64, kQm9Features + 1, kQm9Features + 1, true, true, 15.0, true};
+// What a weights file may configure; everything else about the architecture is fixed.
+struct ModelConfig {
+  int flow_layers = 6, flow_hidden = 64;
+  int dequantizer_layers = 4, dequantizer_hidden = 64;
+  int max_atoms = kQm9MaxAtoms;
+  std::vector<double> p_atoms;  // index = atom count, normalised
+};
+
+egnn::EgnnConfig flow_config(const ModelConfig& c) {
+  return egnn::EgnnConfig{c.flow_layers, c.flow_hidden, kQm9Features + 1, kQm9Features + 1, true, true, 15.0, true};
 }
 
-egnn::EgnnConfig dequantizer_config() {
-  return egnn::EgnnConfig{4, 64, kQm9Features, 2 * kQm9Features, false, false, 15.0, false};
+egnn::EgnnConfig dequantizer_config(const ModelConfig& c) {
+  return egnn::EgnnConfig{c.dequantizer_layers, c.dequantizer_hidden, kQm9Features, 2 * kQm9Features,
+                          false, false, 15.0, false};
 }
 
-// The histogram of training-set atom counts travels in the weights' metadata.
-std::vector<double> read_atom_count_probabilities(const SafeTensors& file, int max_atoms) {
+[[noreturn]] void config_error(const std::string& what) {
+  throw WeightsError("weights metadata 'config': " + what + "; this is not a QM9 E-NF weights file");
+}
+
+// An optional integer setting in [lo, hi].
+int config_int(const json::Value& obj, const char* key, int fallback, int lo, int hi, const std::string& where) {
+  if (!obj.has(key)) return fallback;
+  const json::Value& v = obj.at(key);
+  const double x = v.is_number() ? v.as_number() : -1.0;
+  if (!(x >= lo && x <= hi) || x != std::floor(x))
+    config_error(where + key + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return static_cast<int>(x);
+}
+
+// Architecture fields the converter records: when present they must describe this model.
+void check_fixed(const json::Value& obj, const std::string& where, const char* fixed_json) {
+  const json::Value fixed = json::parse(fixed_json);  // named: the loop must not outlive it
+  for (const auto& [key, want] : fixed.as_object())
+    if (obj.has(key) && !(obj.at(key) == want))
+      config_error(where + key + " is " + json::dump(obj.at(key)) + ", this model has " + json::dump(want));
+}
+
+// A histogram key: the decimal digits of an atom count (std::stoi would accept "5x" and throw
+// std::out_of_range for long numbers).
+int atom_count_key(const std::string& key, int max_atoms) {
+  int m = 0;
+  for (char c : key) {
+    if (c < '0' || c > '9' || m > max_atoms) return -1;
+    m = 10 * m + (c - '0');
+  }
+  return key.empty() ? -1 : m;
+}
+
+// The histogram of training-set atom counts and the architecture travel in the weights' metadata.
+ModelConfig read_config(const SafeTensors& file) {
   const auto& meta = file.metadata();
   auto it = meta.find("config");
   if (it == meta.end()) throw WeightsError("weights metadata has no 'config' entry; convert the checkpoint again");
-  const json::Value config = json::parse(it->second);
-  const json::Value& hist = config.at("n_atoms_histogram");
-  std::vector<double> p(max_atoms + 1, 0.0);
-  double total = 0;
-  for (const auto& [key, value] : hist.as_object()) {
-    const int m = std::stoi(key);
-    if (m < 1 || m > max_atoms || !(value.as_number() >= 0))
-      throw WeightsError("weights metadata: atom-count histogram entry '" + key + "' is out of range");
-    p[m] = value.as_number();
-    total += p[m];
+  ModelConfig c;
+  try {
+    const json::Value config = json::parse(it->second);
+    if (!config.is_object()) config_error("not a JSON object");
+    c.max_atoms = config_int(config, "max_atoms", kQm9MaxAtoms, 1, kQm9MaxAtoms, "");
+    check_fixed(config, "", R"({"atom_types": ["H", "C", "N", "O", "F"], "atomic_numbers": [1, 6, 7, 8, 9]})");
+    if (config.has("flow")) {
+      const json::Value& f = config.at("flow");
+      if (!f.is_object()) config_error("flow is not an object");
+      c.flow_layers = config_int(f, "n_layers", c.flow_layers, 1, 32, "flow.");
+      c.flow_hidden = config_int(f, "hidden", c.flow_hidden, 1, 1024, "flow.");
+      check_fixed(f, "flow.", R"({"in_features": 7, "out_features": 7, "attention": true, "tanh": true,
+          "coords_range": 15, "edge_attr": true, "aggregation": "sum", "condition_time": true, "actnorm": true})");
+    }
+    if (config.has("dequantizer")) {
+      const json::Value& d = config.at("dequantizer");
+      if (!d.is_object()) config_error("dequantizer is not an object");
+      c.dequantizer_layers = config_int(d, "n_layers", c.dequantizer_layers, 1, 32, "dequantizer.");
+      c.dequantizer_hidden = config_int(d, "hidden", c.dequantizer_hidden, 1, 1024, "dequantizer.");
+      check_fixed(d, "dequantizer.", R"({"kind": "argmax_variational", "in_features": 6, "out_features": 12,
+          "attention": false, "tanh": false, "edge_attr": false})");
+    }
+    c.p_atoms.assign(c.max_atoms + 1, 0.0);
+    double total = 0;
+    for (const auto& [key, value] : config.at("n_atoms_histogram").as_object()) {
+      const int m = atom_count_key(key, c.max_atoms);
+      const double count = value.as_number();
+      if (m < 1 || m > c.max_atoms || !(count >= 0))
+        throw WeightsError("weights metadata: atom-count histogram entry '" + key + "' is out of range (1.." +
+                           std::to_string(c.max_atoms) + " atoms, counts >= 0)");
+      c.p_atoms[m] = count;
+      total += count;
+    }
+    if (!(total > 0) || !std::isfinite(total))
+      throw WeightsError("weights metadata: the atom-count histogram is empty or its total is not finite");
+    for (double& v : c.p_atoms) v /= total;
+  } catch (const InvalidInput& e) {
+    throw WeightsError(std::string("weights metadata 'config' is malformed: ") + e.what());
   }
-  if (!(total > 0)) throw WeightsError("weights metadata: the atom-count histogram is empty");
-  for (double& v : p) v /= total;
-  return p;
+  return c;
+}
+
+// The building blocks take matrices from callers (verify reads them from JSON): check the shapes
+// before any indexing, since Eigen does not in release builds.
+void check_atoms_matrix(const Eigen::MatrixXd& a, Eigen::Index atoms, Eigen::Index cols, const char* what) {
+  if (a.rows() != atoms || a.cols() != cols)
+    throw InvalidInput(std::string(what) + " is " + std::to_string(a.rows()) + " x " + std::to_string(a.cols()) +
+                       "; expected " + std::to_string(atoms) + " x " + std::to_string(cols) + " (one row per atom)");
+  if (!a.allFinite()) throw InvalidInput(std::string(what) + " contains NaN or Inf");
 }
 
 Eigen::MatrixXd centred(const Eigen::MatrixXd& x) {
@@ -60,18 +137,22 @@ Qm9Model Qm9Model::load(const SafeTensors& f) {
   auto model = meta.find("model");
   if (model != meta.end() && model->second != "qm9")
     throw WeightsError("these weights are for model '" + model->second + "', not the QM9 E-NF");
+  const ModelConfig config = read_config(f);
   Qm9Model m;
   const std::string flow_prefix = "transformations.1.odefunc.dynamics.egnn.";
   m.dynamics_ = std::make_shared<flow::EgnnDynamics>(
-      egnn::Egnn(egnn::EgnnWeights::load(f, flow_prefix, flow_config())), 3, kQm9Features, true);
-  m.dequantizer_ = std::make_shared<egnn::Egnn>(egnn::EgnnWeights::load(f, "net_fn.egnn.", dequantizer_config()));
+      egnn::Egnn(egnn::EgnnWeights::load(f, flow_prefix, flow_config(config))), 3, kQm9Features, true);
+  m.dequantizer_ =
+      std::make_shared<egnn::Egnn>(egnn::EgnnWeights::load(f, "net_fn.egnn.", dequantizer_config(config)));
   m.x_log_s_ = f.floats("transformations.0.x_log_s", {1, 1})[0];
   auto h_t = f.floats("transformations.0.h_t", {1, kQm9Features});
   auto h_log_s = f.floats("transformations.0.h_log_s", {1, kQm9Features});
   m.h_t_ = Eigen::Map<Eigen::VectorXf>(h_t.data(), kQm9Features).cast<double>();
   m.h_log_s_ = Eigen::Map<Eigen::VectorXf>(h_log_s.data(), kQm9Features).cast<double>();
-  m.max_atoms_ = 29;
-  m.p_atoms_ = read_atom_count_probabilities(f, m.max_atoms_);
+  if (!std::isfinite(m.x_log_s_) || !m.h_t_.allFinite() || !m.h_log_s_.allFinite())
+    throw WeightsError("weights file corrupt: the ActNorm parameters (transformations.0.*) are not finite");
+  m.max_atoms_ = config.max_atoms;
+  m.p_atoms_ = config.p_atoms;
   return m;
 }
 
@@ -105,7 +186,13 @@ flow::StateVector Qm9Model::velocity(double t, const flow::StateVector& state) c
 }
 
 Eigen::MatrixXd Qm9Model::dequantizer_output(const Eigen::MatrixXd& x, const std::vector<int>& types) const {
-  const int M = static_cast<int>(x.rows());
+  const int M = static_cast<int>(types.size());
+  if (M < 1 || M > max_atoms_)
+    throw InvalidInput("the molecule has " + std::to_string(M) + " atoms; this model allows 1 to " +
+                       std::to_string(max_atoms_));
+  check_atoms_matrix(x, M, 3, "the positions matrix");
+  for (int t : types)
+    if (t < 0 || t >= kQm9Types) throw InvalidInput("atom type " + std::to_string(t) + " is outside 0..4 (H, C, N, O, F)");
   egnn::MatrixF xf = x.transpose().cast<float>();
   egnn::MatrixF h = egnn::MatrixF::Zero(kQm9Features, M);
   for (int i = 0; i < M; ++i) {
@@ -117,7 +204,8 @@ Eigen::MatrixXd Qm9Model::dequantizer_output(const Eigen::MatrixXd& x, const std
 
 Lifted Qm9Model::lift(const Eigen::MatrixXd& x, const std::vector<int>& types, const Eigen::MatrixXd& eps) const {
   const int M = static_cast<int>(x.rows());
-  const Eigen::MatrixXd out = dequantizer_output(x, types);
+  const Eigen::MatrixXd out = dequantizer_output(x, types);  // checks x and types
+  check_atoms_matrix(eps, M, kQm9Features, "the dequantization noise");
   Lifted L;
   L.h.resize(M, kQm9Features);
   double log_q = 0;
@@ -151,6 +239,11 @@ Lifted Qm9Model::lift(const Eigen::MatrixXd& x, const std::vector<int>& types, c
 FlowToLatent Qm9Model::to_latent(const Eigen::MatrixXd& x, const Eigen::MatrixXd& h, const ode::Options& solver,
                                  const flow::TraceOptions& trace) const {
   const int M = static_cast<int>(x.rows());
+  if (M < 1 || M > max_atoms_)
+    throw InvalidInput("the molecule has " + std::to_string(M) + " atoms; this model allows 1 to " +
+                       std::to_string(max_atoms_));
+  check_atoms_matrix(x, M, 3, "the positions matrix");
+  check_atoms_matrix(h, M, kQm9Features, "the lifted features");
   flow::StateVector s(M * kQm9Stride);
   const double sx = std::exp(-x_log_s_);
   for (int i = 0; i < M; ++i) {
@@ -202,7 +295,8 @@ flow::StateVector Qm9Model::from_latent(const flow::StateVector& z, const ode::O
 flow::StateVector Qm9Model::draw_latent(int atoms, Rng& rng) const {
   if (atoms < 1 || atoms > max_atoms_ || p_atoms_[atoms] <= 0)
     throw InvalidInput("this model samples molecules of " + std::to_string(atoms) +
-                       " atoms with probability 0; choose a size between 3 and 29 that QM9 contains");
+                       " atoms with probability 0; choose a size QM9 contains (at most " +
+                       std::to_string(max_atoms_) + ")");
   flow::StateVector z(atoms * kQm9Stride);
   // Positions first (all atoms), then features: the draw order is part of the seed contract.
   Eigen::Vector3d mean = Eigen::Vector3d::Zero();
@@ -220,6 +314,9 @@ flow::StateVector Qm9Model::draw_latent(int atoms, Rng& rng) const {
 
 SampledMolecule Qm9Model::decode(const flow::StateVector& s) const {
   const int M = static_cast<int>(s.size() / kQm9Stride);
+  // Extreme ActNorm scales can take a finite latent beyond double range; and a charge must fit an int.
+  if (!s.allFinite() || (s.size() > 0 && s.cwiseAbs().maxCoeff() > 1e9))
+    throw SolverError("the flow's output is not finite or beyond 1e9; these weights do not give usable molecules");
   SampledMolecule out;
   out.state.assign(s.data(), s.data() + s.size());
   out.molecule.types.resize(M);

@@ -21,6 +21,10 @@ class Rng;
 constexpr int kQm9Types = 5;      // H, C, N, O, F
 constexpr int kQm9Features = 6;   // one-hot (5) + atomic number (1)
 constexpr int kQm9Stride = 9;     // x (3) + features (6) per atom
+// The most atoms a QM9 model handles: QM9's largest molecules have 29 atoms, p(M) has no mass
+// beyond, and the network's cost grows as M^2 per evaluation (M^3 for an exact trace). A weights
+// file may lower it ("max_atoms" in its config), never raise it.
+constexpr int kQm9MaxAtoms = 29;
 
 struct SampleOptions {
   int atoms = 0;        // 0: draw the atom count from p(M)
@@ -93,6 +97,10 @@ struct FlowToLatent {
 
 class Qm9Model {
  public:
+  // The metadata "config" (JSON) gives p(M) ("n_atoms_histogram") and may give "max_atoms" and
+  // the two networks' "n_layers" and "hidden" (defaults: the authors' 6 x 64 flow, 4 x 64
+  // dequantizer); any other architecture field it names must match the QM9 E-NF. WeightsError
+  // names what does not fit.
   static Qm9Model load(const SafeTensors& file);
   static Qm9Model load_file(const std::string& path);
 
@@ -131,7 +139,7 @@ class Qm9Model {
   double x_log_s_ = 0;
   Eigen::VectorXd h_t_, h_log_s_;  // (6)
   std::vector<double> p_atoms_;    // index = atom count
-  int max_atoms_ = 29;
+  int max_atoms_ = kQm9MaxAtoms;
   flow::StateVector to_data_space(const flow::StateVector& latent_state) const;  // inverse ActNorm
 };
 

@@ -36,8 +36,8 @@ flow::StateVector flat(const Eigen::MatrixXd& m) {
 std::vector<int> types_from_atomic_numbers(const json::Value& atoms) {
   std::vector<int> types;
   for (const auto& z : atoms.as_array()) {
-    const int Z = static_cast<int>(z.as_number());
-    const int t = Z == 1 ? 0 : (Z >= 6 && Z <= 9 ? Z - 5 : -1);
+    const double Z = z.as_number();  // compared as a double: casting 1e300 to int is undefined
+    const int t = Z == 1 ? 0 : (Z == 6 ? 1 : Z == 7 ? 2 : Z == 8 ? 3 : Z == 9 ? 4 : -1);
     if (t < 0) throw InvalidInput("golden file: atomic number " + std::to_string(Z) + " is not H, C, N, O or F");
     types.push_back(t);
   }
@@ -76,6 +76,7 @@ std::vector<VerifyCheck> verify_golden(const Qm9Model& model, const std::string&
       if (c.has("dequantizer_input")) {
         const auto& in = c.at("dequantizer_input");
         const Eigen::MatrixXd h = matrix(in.at("h"), kQm9Features);
+        if (h.rows() != M) throw InvalidInput("golden file: dequantizer_input.h needs one row per atom of the state");
         std::vector<int> types(M);
         for (int a = 0; a < M; ++a) h.row(a).head(kQm9Types).maxCoeff(&types[a]);
         const Eigen::MatrixXd got = model.dequantizer_output(matrix(in.at("x"), 3), types);

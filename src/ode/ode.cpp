@@ -75,7 +75,8 @@ Stats integrate_fixed(const Function& f, double t0, double t1, Vector& y, const 
                       const std::vector<double>& ts, const OutputCallback& cb) {
   Stats stats;
   Counted F{f, stats};
-  if (o.fixed_steps < 1 || o.fixed_steps > 1000000) throw InvalidInput("fixed_steps must be in [1, 1000000]");
+  if (o.fixed_steps < 1 || o.fixed_steps > kMaxSteps)
+    throw InvalidInput("fixed_steps must be in [1, " + std::to_string(kMaxSteps) + "]");
   const double h = (t1 - t0) / o.fixed_steps;
   const double dir = t1 >= t0 ? 1.0 : -1.0;
   size_t next = 0;
@@ -116,7 +117,8 @@ Stats integrate_dopri5(const Function& f, double t0, double t1, Vector& y, const
   Counted F{f, stats};
   if (!(o.rtol > 0) || !(o.atol > 0) || o.rtol > 1 || o.atol > 1)
     throw InvalidInput("rtol and atol must be in (0, 1]");
-  if (o.max_steps < 1) throw InvalidInput("max_steps must be positive");
+  if (o.max_steps < 1 || o.max_steps > kMaxSteps)
+    throw InvalidInput("max_steps must be in [1, " + std::to_string(kMaxSteps) + "]");
   const double dir = t1 >= t0 ? 1.0 : -1.0;
   const double span = std::abs(t1 - t0);
   size_t next = 0;

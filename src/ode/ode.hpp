@@ -12,6 +12,10 @@ using Vector = Eigen::VectorXd;
 
 enum class Method { Dopri5, Rk4, Euler };
 
+// The most steps any solve may be allowed: a bound on run time whatever the caller asks for
+// (fixed_steps, max_steps). A solve that needs more ends with SolverError, never hangs.
+constexpr int kMaxSteps = 1000000;
+
 Method method_from_name(const std::string& name);  // "dopri5", "rk4", "euler"; throws InvalidInput
 std::string method_name(Method m);
 
@@ -25,8 +29,8 @@ struct Options {
   Method method = Method::Dopri5;
   double rtol = 1e-4;
   double atol = 1e-4;
-  int fixed_steps = 50;     // rk4 / euler: number of equal steps over [t0, t1]
-  int max_steps = 10000;    // dopri5: accepted + rejected steps before giving up with SolverError
+  int fixed_steps = 50;     // rk4 / euler: number of equal steps over [t0, t1], at most kMaxSteps
+  int max_steps = 10000;    // dopri5: accepted + rejected steps before giving up with SolverError (<= kMaxSteps)
   // Components [norm_split, n) form a second group in the error norm (max of the two RMS norms,
   // as torchdiffeq does for a tuple state such as (z, log p)). 0 means one group.
   int norm_split = 0;

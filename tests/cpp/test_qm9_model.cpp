@@ -34,6 +34,29 @@ enf::chem::Molecule ethanol() {
   return m;
 }
 
+// Methane CH4 (tetrahedral, C-H 1.09 Å): a 5-atom molecule with a permutable set of atoms.
+enf::chem::Molecule methane() {
+  enf::chem::Molecule m;
+  m.types = {1, 0, 0, 0, 0};
+  m.positions = {0, 0, 0, 0.629, 0.629, 0.629, -0.629, -0.629, 0.629, -0.629, 0.629, -0.629, 0.629, -0.629, -0.629};
+  return m;
+}
+
+// Under AddressSanitizer (tests/sanitize.sh) the exact-trace solves at 1e-7 on 9 atoms take more
+// than 15 minutes; the same invariance is checked there on a 5-atom molecule (about 6x cheaper:
+// the exact trace costs ~M^3).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
 Eigen::MatrixXd positions(const enf::chem::Molecule& m) {
   Eigen::MatrixXd x(m.size(), 3);
   for (int i = 0; i < m.size(); ++i)
@@ -79,7 +102,7 @@ TEST(Qm9Model, AtomCountDistributionIsNormalised) {
 
 TEST(Qm9Model, LogLikelihoodIsInvariantUnderRotationReflectionTranslationPermutation) {
   REQUIRE_MODEL();
-  const auto mol = ethanol();
+  const auto mol = kSanitizerBuild ? methane() : ethanol();
   const int M = mol.size();
   const Eigen::MatrixXd x = positions(mol);
   enf::Rng rng(5);
