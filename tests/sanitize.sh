@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole native test suite under AddressSanitizer + UndefinedBehaviorSanitizer (GCC, build-asan/).
+# Any sanitizer report fails the run: -fno-sanitize-recover=all turns UB into an abort and
+# halt_on_error stops ASan at the first error; LeakSanitizer runs at exit of every test process.
+#
+# -O2 rather than -O0/-O1: the suite is dominated by float32 network evaluations (exact traces,
+# ODE solves) whose instrumented cost falls about threefold from -O0 to -O2, and the sanitizers
+# still see every access that survives optimisation (the usual trade-off for CI).
+#
+# Usage: bash tests/sanitize.sh [ctest arguments...]   e.g.  bash tests/sanitize.sh -R Json
+# Env: ENF_ASAN_DIR (default build-asan), ENF_JOBS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="${ENF_ASAN_DIR:-build-asan}"
+jobs="${ENF_JOBS:-2}"
+start=$(date +%s)
+
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1" \
+  -DCMAKE_CXX_FLAGS="-fno-sanitize-recover=all" \
+  -DENF_SANITIZE=ON -DENF_NATIVE_ARCH=OFF >/dev/null
+cmake --build "$dir" -j"$jobs"
+built=$(date +%s)
+
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:detect_invalid_pointer_pairs=0"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900 "$@"
+end=$(date +%s)
+echo "sanitize: build $((built - start)) s, tests $((end - built)) s, total $((end - start)) s"
