@@ -88,23 +88,49 @@ test('bond orders and stability of hand-checked molecules (the core\'s QM9 rule)
   assert.equal(s.stableAtoms, 3);
 });
 
+/** 1-fluoroethanol, CH(F)(OH)CH3, built on tetrahedral directions: one chiral centre. */
+function fluoroethanol(mirror = false) {
+  const d = [[1, 1, 1], [-1, -1, 1], [-1, 1, -1], [1, -1, -1]].map((v) => v.map((x) => x / Math.sqrt(3)));
+  const at = (base, dir, r) => base.map((b, i) => b + r * dir[i]);
+  const neg = (v) => v.map((x) => -x);
+  const C1 = [0, 0, 0];
+  const F = at(C1, d[0], 1.4);
+  const O = at(C1, d[1], 1.43);
+  const C2 = at(C1, d[2], 1.53);
+  const H1 = at(C1, d[3], 1.09);
+  const HO = at(O, neg(d[0]), 0.96);
+  const H2 = [0, 1, 3].map((k) => at(C2, neg(d[k]), 1.09));
+  const rows = [C1, F, O, C2, H1, HO, ...H2].map((p) => (mirror ? [-p[0], p[1], p[2]] : p));
+  return { elements: ['C', 'F', 'O', 'C', 'H', 'H', 'H', 'H', 'H'], positions: rows.flat() };
+}
+
 test('canonical SMILES from the bond orders (RDKit)', { skip, timeout: 60_000 }, async () => {
   const rdkit = await loadRDKit();
-  assert.deepEqual(smilesOf(rdkit, graph(methane)), { valid: true, smiles: 'C', fragments: 1 });
-  assert.deepEqual(smilesOf(rdkit, graph(water)), { valid: true, smiles: 'O', fragments: 1 });
-  assert.deepEqual(smilesOf(rdkit, graph(acetylene)), { valid: true, smiles: 'C#C', fragments: 1 });
-  assert.deepEqual(smilesOf(rdkit, graph(hcn)), { valid: true, smiles: 'C#N', fragments: 1 });
+  const plain = (r) => ({ valid: r.valid, smiles: r.smiles, fragments: r.fragments });
+  assert.deepEqual(plain(smilesOf(rdkit, graph(methane))), { valid: true, smiles: 'C', fragments: 1 });
+  assert.deepEqual(plain(smilesOf(rdkit, graph(water))), { valid: true, smiles: 'O', fragments: 1 });
+  assert.deepEqual(plain(smilesOf(rdkit, graph(acetylene))), { valid: true, smiles: 'C#C', fragments: 1 });
+  assert.deepEqual(plain(smilesOf(rdkit, graph(hcn))), { valid: true, smiles: 'C#N', fragments: 1 });
   // RDKit perceives the Kekulé ring as aromatic.
-  assert.deepEqual(smilesOf(rdkit, graph(benzene)), { valid: true, smiles: 'c1ccccc1', fragments: 1 });
+  assert.deepEqual(plain(smilesOf(rdkit, graph(benzene))), { valid: true, smiles: 'c1ccccc1', fragments: 1 });
   // Two molecules far apart: one SMILES with two fragments, in canonical order.
   const shifted = water.positions.map((v, i) => (i % 3 === 0 ? v + 6 : v));
   const pair = { elements: [...methane.elements, ...water.elements], positions: [...methane.positions, ...shifted] };
-  assert.deepEqual(smilesOf(rdkit, graph(pair)), { valid: true, smiles: 'C.O', fragments: 2 });
+  assert.deepEqual(plain(smilesOf(rdkit, graph(pair))), { valid: true, smiles: 'C.O', fragments: 2 });
   // A pentavalent carbon (and a doubly bonded hydrogen) does not sanitise: invalid, no SMILES.
   const bad = { ...methane, bonds: [...bonds(methane).slice(0, 3), { i: 0, j: 4, order: 2 }] };
-  assert.deepEqual(smilesOf(rdkit, bad), { valid: false, smiles: null, fragments: 0 });
+  assert.deepEqual(plain(smilesOf(rdkit, bad)), { valid: false, smiles: null, fragments: 0 });
   const ch5 = { elements: [...methane.elements, 'H'], positions: [...methane.positions, 0, 0, 1.1] };
-  assert.deepEqual(smilesOf(rdkit, { ...ch5, bonds: [1, 2, 3, 4, 5].map((j) => ({ i: 0, j, order: 1 })) }), { valid: false, smiles: null, fragments: 0 });
+  assert.deepEqual(plain(smilesOf(rdkit, { ...ch5, bonds: [1, 2, 3, 4, 5].map((j) => ({ i: 0, j, order: 1 })) })), { valid: false, smiles: null, fragments: 0 });
+  // A chiral centre: the graph's SMILES has no stereochemistry (as the paper's graphs), the
+  // isomeric one reads it from the coordinates, and the mirror image flips it.
+  const [left, right] = [false, true].map((mirror) => smilesOf(rdkit, graph(fluoroethanol(mirror))));
+  assert.equal(stability(fluoroethanol()).stable, true);
+  assert.equal(left.smiles, 'CC(O)F');
+  assert.equal(right.smiles, 'CC(O)F');
+  assert.match(left.isomeric, /^C\[C@@?H\]\(O\)F$/);
+  assert.match(right.isomeric, /^C\[C@@?H\]\(O\)F$/);
+  assert.notEqual(left.isomeric, right.isomeric);
   // The molfile carries exactly the given bonds (1-based atom indices).
   const mol = molBlock(graph(hcn), 'HCN').split('\n');
   assert.equal(mol[3].slice(0, 6), '  3  2');

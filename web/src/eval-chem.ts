@@ -10,7 +10,7 @@ export interface RDKitLike {
 }
 
 export interface RDKitMolLike {
-  get_smiles(): string;
+  get_smiles(details?: string): string;
   remove_hs_in_place?(): boolean;
   delete(): void;
 }
@@ -46,15 +46,20 @@ export function molBlock(m: GraphInput, title = ''): string {
 export interface SmilesResult {
   /** RDKit parsed and sanitised the graph (valences, aromaticity, kekulisation). */
   valid: boolean;
-  /** Canonical SMILES with implicit hydrogens ('.' separates disconnected fragments); null when invalid. */
+  /**
+   * Canonical SMILES of the graph, hydrogens implicit, without stereochemistry ('.' separates
+   * disconnected fragments); null when invalid. The paper maps molecules to graphs, then SMILES.
+   */
   smiles: string | null;
+  /** The same with the stereochemistry RDKit reads from the 3-D coordinates (chiral centres, E/Z). */
+  isomeric: string | null;
   /** Number of connected fragments (1 for a connected molecule); 0 when invalid. */
   fragments: number;
 }
 
 /** Canonical SMILES of the molecule's graph, hydrogens implicit, as the paper maps stable samples. */
 export function smilesOf(rdkit: RDKitLike, m: GraphInput): SmilesResult {
-  const invalid: SmilesResult = { valid: false, smiles: null, fragments: 0 };
+  const invalid: SmilesResult = { valid: false, smiles: null, isomeric: null, fragments: 0 };
   const block = molBlock(m);
   let mol: RDKitMolLike | null = null;
   let light: RDKitMolLike | null = null;
@@ -63,17 +68,17 @@ export function smilesOf(rdkit: RDKitLike, m: GraphInput): SmilesResult {
     // valence check, which would let a pentavalent carbon through.
     mol = rdkit.get_mol(block, JSON.stringify({ sanitize: true, removeHs: false }));
     if (!mol) return invalid;
-    let smiles: string;
-    if (typeof mol.remove_hs_in_place === 'function') {
-      mol.remove_hs_in_place();
-      smiles = mol.get_smiles();
-    } else {
+    let target = mol;
+    if (typeof mol.remove_hs_in_place === 'function') mol.remove_hs_in_place();
+    else {
       light = rdkit.get_mol(block, JSON.stringify({ sanitize: true, removeHs: true }));
       if (!light) return invalid;
-      smiles = light.get_smiles();
+      target = light;
     }
+    const isomeric = target.get_smiles();
+    const smiles = target.get_smiles(JSON.stringify({ doIsomericSmiles: false }));
     if (!smiles) return invalid;
-    return { valid: true, smiles, fragments: smiles.split('.').length };
+    return { valid: true, smiles, isomeric, fragments: smiles.split('.').length };
   } catch {
     // MinimalLib throws on some malformed graphs instead of returning null.
     return invalid;

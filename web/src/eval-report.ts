@@ -169,7 +169,7 @@ export function reportBody(r: EvalReport): string {
   if (r.data) out.push(`<p class="meta">Data: ${escapeHtml(r.data.source)} (${r.data.molecules} molecules).</p>`);
   // SMILES.
   if (c.top.length) {
-    out.push(`<h3>Most frequent stable molecules (canonical SMILES, RDKit ${escapeHtml(c.rdkit ?? '')})</h3>`);
+    out.push(`<h3>Most frequent stable molecules (canonical SMILES of the graph, no stereochemistry; RDKit ${escapeHtml(c.rdkit ?? '')})</h3>`);
     out.push(
       `<div class="table-wrap"><table class="smiles">${row(['SMILES', 'count'], true)}${c.top.map((t) => row([`<code>${escapeHtml(t.smiles)}</code>`, String(t.count)])).join('')}</table></div>`,
     );
