@@ -15,3 +15,13 @@ ctest --test-dir build --output-on-failure -j2
 bash wasm/build.sh
 node web/scripts/build.mjs
 node --test --test-concurrency=1 tests/js/
+
+# Reliability: the whole native suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# then every libFuzzer target for ENF_FUZZ_SECONDS (default 60) from the committed corpus.
+# ENF_SKIP_SLOW=1 skips both (a quick local run); CI never sets it.
+if [ "${ENF_SKIP_SLOW:-0}" != 1 ]; then
+  bash tests/sanitize.sh
+  bash fuzz/run.sh "${ENF_FUZZ_SECONDS:-60}"
+else
+  echo "note: ENF_SKIP_SLOW=1: the sanitizer suite and the fuzzing smoke run were skipped"
+fi
