@@ -37,15 +37,13 @@ void Trainer::shuffle() {
 }
 
 StepReport Trainer::step() {
-  if (cursor_ >= order_.size()) {
-    ++epochs_;
-    shuffle();
-  }
+  if (cursor_ >= order_.size()) shuffle();
   const int B = static_cast<int>(std::min<size_t>(cfg_.batch, order_.size() - cursor_));
   Eigen::MatrixXd x(B, data_.cols()), probes(B, data_.cols());
   for (int b = 0; b < B; ++b) x.row(b) = data_.row(order_[cursor_ + b]);
   for (Eigen::Index i = 0; i < probes.size(); ++i) probes(i) = rng_.rademacher();
   cursor_ += B;
+  if (cursor_ >= order_.size()) ++epochs_;
   NllResult r = particle_nll(params_, sys_.n_particles, sys_.dim, x, probes, cfg_.solver, true);
   StepReport rep;
   rep.loss = r.loss;

@@ -40,7 +40,7 @@ class Trainer {
   void set_learning_rate(double lr) { opt_.set_learning_rate(lr); }
 
   long steps() const { return opt_.steps(); }
-  int epochs() const { return epochs_; }
+  int epochs() const { return epochs_; }  // passes completed over the training set
   const EgnnParams& params() const { return params_; }
   ParticleModel model() const;  // the current weights in the float32 inference model
 
