@@ -183,8 +183,9 @@ std::vector<Var> param_leaves(Tape& T, const EgnnParams& p, bool needs_grad) {
 // One RK4 (3/8 rule) step on the tape: y -> y_next, and the step's integral of eps^T J eps (1, B).
 struct StepOut {
   Var y_next, dlogp;
+  Var reg;  // (1, B) the step's integral of the regularisers (invalid when they are off)
 };
-StepOut rk4_step(Tape& T, Builder& net, Var y, Var eps, double t, double h) {
+StepOut rk4_step(Tape& T, Builder& net, Var y, Var eps, double t, double h, const NllOptions& o) {
   auto f = [&](double tt, Var yy) { return net.velocity(tt, Dual{yy, eps}); };
   auto quad = [&](const Dual& d) { return net.per_sample_dot(eps, d.t); };
   auto axpy = [&](Var base, double a, Var x) { return T.add(base, T.scale(x, a)); };
@@ -194,7 +195,17 @@ StepOut rk4_step(Tape& T, Builder& net, Var y, Var eps, double t, double h) {
   const Dual k4 = f(t + h, axpy(y, h, T.add(T.sub(k1.v, k2.v), k3.v)));
   Var incr = T.add(T.add(k1.v, T.scale(T.add(k2.v, k3.v), 3.0)), k4.v);
   Var qsum = T.add(T.add(quad(k1), T.scale(T.add(quad(k2), quad(k3)), 3.0)), quad(k4));
-  return StepOut{axpy(y, h / 8, incr), T.scale(qsum, h / 8)};
+  StepOut out{axpy(y, h / 8, incr), T.scale(qsum, h / 8), Var{}};
+  if (o.kinetic > 0 || o.jacobian > 0) {
+    auto r = [&](const Dual& d) {
+      Var v;
+      if (o.kinetic > 0) v = T.scale(net.per_sample_dot(d.v, d.v), o.kinetic);
+      if (o.jacobian > 0) v = net.tadd(v, T.scale(net.per_sample_dot(d.t, d.t), o.jacobian));
+      return v;
+    };
+    out.reg = T.scale(T.add(T.add(r(k1), T.scale(T.add(r(k2), r(k3)), 3.0)), r(k4)), h / 8);
+  }
+  return out;
 }
 
 void check_batch(const EgnnParams& p, int N, int D, const Mat& x, const Mat& probes) {
@@ -290,6 +301,8 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
                        bool want_grad) {
   check_batch(p, N, D, x, probes);
   if (o.steps < 1 || o.steps > 10000) throw InvalidInput("the number of RK4 steps must be between 1 and 10000");
+  if (!(o.kinetic >= 0) || !(o.jacobian >= 0) || !std::isfinite(o.kinetic) || !std::isfinite(o.jacobian))
+    throw InvalidInput("the regulariser weights must be finite and >= 0");
   const int B = static_cast<int>(x.rows());
   const Graph g = make_graph(B, N);
   const Mat eps = to_columns(probes, N, D);
@@ -305,16 +318,17 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
   };
   std::vector<std::unique_ptr<Kept>> kept;
   std::vector<Mat> ys{to_columns(x, N, D)};
-  Eigen::RowVectorXd dlogp = Eigen::RowVectorXd::Zero(B);
+  Eigen::RowVectorXd dlogp = Eigen::RowVectorXd::Zero(B), reg = Eigen::RowVectorXd::Zero(B);
   for (int k = 0; k < o.steps; ++k) {
     auto st = std::make_unique<Kept>();
     Tape& T = st->tape;
     st->P = param_leaves(T, p, keep);
     Builder net(T, p.config, st->P, g);
     st->y = T.leaf(ys.back(), keep);
-    st->out = rk4_step(T, net, st->y, T.leaf(eps, false), k * h, h);
+    st->out = rk4_step(T, net, st->y, T.leaf(eps, false), k * h, h, o);
     ys.push_back(T.value(st->out.y_next));
     dlogp += T.value(st->out.dlogp);
+    if (st->out.reg.valid()) reg += T.value(st->out.reg);
     if (keep) kept.push_back(std::move(st));
   }
   const Mat& z = ys.back();
@@ -326,7 +340,8 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
     res.log_p(b) = -0.5 * sq + log_norm + dlogp(b);
   }
   res.loss = -res.log_p.mean();
-  if (!std::isfinite(res.loss)) throw SolverError("the training loss became non-finite; lower the learning rate");
+  res.regulariser = reg.mean();
+  if (!std::isfinite(res.loss) || !std::isfinite(res.regulariser)) throw SolverError("the training loss became non-finite; lower the learning rate");
   if (!want_grad) return res;
   // Backward sweep: d loss / d z = z / B, d loss / d (step's dlogp) = -1 / B.
   res.grads.resize(p.values.size());
@@ -342,7 +357,7 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
       st->P = param_leaves(st->tape, p, true);
       Builder net(st->tape, p.config, st->P, g);
       st->y = st->tape.leaf(ys[k], true);
-      st->out = rk4_step(st->tape, net, st->y, st->tape.leaf(eps, false), k * h, h);
+      st->out = rk4_step(st->tape, net, st->y, st->tape.leaf(eps, false), k * h, h, o);
     }
     Tape& T = st->tape;
     const std::vector<Var>& P = st->P;
@@ -350,6 +365,7 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
     const StepOut& s = st->out;
     T.seed(s.y_next, gy);
     T.seed(s.dlogp, gdl);
+    if (s.reg.valid()) T.seed(s.reg, Mat::Constant(1, B, 1.0 / B));
     T.backward();
     for (size_t i = 0; i < P.size(); ++i)
       if (T.grad(P[i]).size()) res.grads[i] += T.grad(P[i]);

@@ -36,16 +36,23 @@ struct NllOptions {
   // Keep every step's tape from the forward sweep for the backward sweep (faster, memory grows
   // with steps x batch); false recomputes one step at a time from the stored states.
   bool keep_tapes = false;
+  // Optional regularisers of the field (Finlay et al. 2020, "How to train your neural ODE"):
+  // kinetic * E_b int |v|^2 dt + jacobian * E_b int |J eps|^2 dt (|J eps|^2 estimates the squared
+  // Frobenius norm of J with the same probe). They keep the learned field smooth, so that a few
+  // fixed RK4 steps stay accurate; 0 (the paper's setup) turns them off.
+  double kinetic = 0;
+  double jacobian = 0;
 };
 
 struct NllResult {
   double loss = 0;               // mean over the batch of -log p(x) (Hutchinson estimate), nats
+  double regulariser = 0;        // the regularisers' value; grads are those of loss + regulariser
   Eigen::VectorXd log_p;         // per sample
   std::vector<Mat> grads;        // d loss / d params, same order as EgnnParams::values; empty if not asked
 };
 
 // x: (B, N*D) centred samples, probes: (B, N*D) Hutchinson probes held fixed during the solve.
-// With want_grad, also the exact gradient of `loss` (the discretised, probe-conditioned loss).
+// With want_grad, also the exact gradient of loss + regulariser (discretised, probe-conditioned).
 NllResult particle_nll(const EgnnParams& p, int n_particles, int dim, const Mat& x, const Mat& probes,
                        const NllOptions& options, bool want_grad);
 

@@ -47,6 +47,7 @@ StepReport Trainer::step() {
   NllResult r = particle_nll(params_, sys_.n_particles, sys_.dim, x, probes, cfg_.solver, true);
   StepReport rep;
   rep.loss = r.loss;
+  rep.regulariser = r.regulariser;
   rep.grad_norm = clip_grad_norm(r.grads, cfg_.max_grad_norm);
   opt_.step(params_.values, r.grads);
   return rep;

@@ -24,6 +24,7 @@ struct TrainConfig {
 
 struct StepReport {
   double loss = 0;       // Hutchinson NLL estimate of the batch, nats
+  double regulariser = 0; // value of the optional field regularisers (NllOptions)
   double grad_norm = 0;  // before clipping
 };
 

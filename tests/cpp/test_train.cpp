@@ -155,6 +155,47 @@ TEST(TrainGraph, GradientMatchesFiniteDifferences) {
   EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
 }
 
+// The optional regularisers (kinetic energy, Jacobian Frobenius estimate) are differentiated too.
+TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
+  egnn::EgnnConfig c = ParticleModel::default_config();
+  c.n_layers = 2;
+  c.hidden = 6;
+  const EgnnParams p = EgnnParams::from_weights(test_weights(c, 23, 100.0f));
+  const Eigen::MatrixXd x = centre(randn(3, 8, 14, 2.0), 2), e = rademacher(3, 8, 15);
+  NllOptions o{3, false};
+  o.kinetic = 0.3;
+  o.jacobian = 0.2;
+  const NllResult r = particle_nll(p, 4, 2, x, e, o, true);
+  EXPECT_GT(r.regulariser, 1e-3);
+  auto objective = [&](const EgnnParams& q) {
+    const NllResult s = particle_nll(q, 4, 2, x, e, o, false);
+    return s.loss + s.regulariser;
+  };
+  const double h = 1e-5;
+  EgnnParams up = p, um = p;
+  double dot = 0;
+  Rng rng(5);
+  for (size_t i = 0; i < p.values.size(); ++i)
+    for (Eigen::Index k = 0; k < p.values[i].size(); ++k) {
+      const double u = rng.normal();
+      up.values[i](k) += h * u;
+      um.values[i](k) -= h * u;
+      dot += r.grads[i](k) * u;
+    }
+  const double fd = (objective(up) - objective(um)) / (2 * h);
+  EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
+  for (size_t i : {size_t(4), size_t(15), p.values.size() - 1}) {  // edge_hi, coord2 of layer 0, node2.bias of the last
+    EgnnParams q = p;
+    q.values[i](0) += h;
+    const double lp = objective(q);
+    q.values[i](0) -= 2 * h;
+    const double fdi = (lp - objective(q)) / (2 * h);
+    EXPECT_LE(std::abs(r.grads[i](0) - fdi), 1e-4 * std::max(std::abs(fdi), 1e-3)) << p.names[i];
+  }
+  o.kinetic = -1;
+  EXPECT_THROW(particle_nll(p, 4, 2, x, e, o, false), InvalidInput);
+}
+
 TEST(TrainGraph, KeptTapesGiveTheSameGradient) {
   egnn::EgnnConfig c = ParticleModel::default_config();
   c.hidden = 8;
