@@ -63,6 +63,16 @@ def tiny_model(path, seed=1, hidden=4, max_atoms=9, dtype_f64_actnorm=False, his
                                       "config": json.dumps(config, sort_keys=True)})
 
 
+def particle_model(path, seed, system, n, dim, hidden=4, layers=1, config_override=None):
+    """A particle E-NF as ParticleModel::to_safetensors writes it (node input = time alone)."""
+    rng = random.Random(seed)
+    tensors = egnn_tensors(rng, "dynamics.egnn.", layers, hidden, 1, 1, True, True)
+    config = {"system": system, "n_particles": n, "dim": dim, "n_layers": layers, "hidden": hidden,
+              "attention": True, "tanh": True, "coords_range": 15.0, "edge_attr": True}
+    config.update(config_override or {})
+    write_safetensors(path, tensors, {"model": "particle_enf", "config": json.dumps(config, sort_keys=True)})
+
+
 def write(target, name, data):
     os.makedirs(os.path.join(CORPUS, target), exist_ok=True)
     with open(os.path.join(CORPUS, target, name), "wb") as f:
@@ -84,6 +94,13 @@ def main():
     # ActNorm scale exp(80): decoded charges beyond int (cast unchecked).
     tiny_model(os.path.join(CORPUS, "model", "regression_actnorm_scale_huge.safetensors"), seed=7, hidden=2,
                max_atoms=4, h_log_s=80.0)
+
+    pdir = os.path.join(CORPUS, "particle")
+    particle_model(os.path.join(pdir, "dw4.safetensors"), 8, "dw4", 4, 2)
+    particle_model(os.path.join(pdir, "lj13_two_layers.safetensors"), 9, "lj13", 13, 3, hidden=3, layers=2)
+    # n_layers was cast from the JSON double to int unchecked (1e300: undefined behaviour).
+    particle_model(os.path.join(pdir, "regression_n_layers_huge.safetensors"), 10, "dw4", 4, 2,
+                   config_override={"n_layers": 1e300})
 
     water = "3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.469\nH 0.0 -0.757 -0.469\n"
     write("xyz", "water.xyz", water)

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(xyz sdf json model bindings verify)
+[ ${#targets[@]} -gt 0 ] || targets=(xyz sdf json model particle bindings verify)
 dir="${ENF_FUZZ_DIR:-build-fuzz}"
 
 CXX=clang++ cmake -S fuzz -B "$dir" -DCMAKE_BUILD_TYPE=None >/dev/null
@@ -24,8 +24,8 @@ cmake --build "$dir" -j"${ENF_JOBS:-2}" >/dev/null
 # Per target: the longest input worth trying and a dictionary. A single allocation over
 # malloc_limit_mb is reported as out-of-memory: the readers must reject huge sizes before
 # allocating. timeout bounds one input; nothing here should take more than a fraction of a second.
-declare -A max_len=([xyz]=4096 [sdf]=2048 [json]=4096 [model]=16384 [bindings]=1024 [verify]=8192)
-declare -A dict=([xyz]=fuzz/dict/xyz.dict [json]=fuzz/dict/json.dict [model]=fuzz/dict/json.dict
+declare -A max_len=([xyz]=4096 [sdf]=2048 [json]=4096 [model]=16384 [particle]=16384 [bindings]=1024 [verify]=8192)
+declare -A dict=([xyz]=fuzz/dict/xyz.dict [json]=fuzz/dict/json.dict [model]=fuzz/dict/json.dict [particle]=fuzz/dict/json.dict
                  [verify]=fuzz/dict/json.dict)
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:allocator_may_return_null=0"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"

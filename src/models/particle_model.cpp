@@ -40,6 +40,16 @@ void put(json::Value::Object& header, std::vector<uint8_t>& data, const std::str
                                            json::Value::number(static_cast<double>(data.size()))})}}));
 }
 
+// An integer setting from the config: range-checked as a double first, since casting a number
+// such as 1e300 to int is undefined behaviour.
+int config_int(const json::Value& c, const char* key, int lo, int hi) {
+  const double v = c.at(key).as_number();
+  if (!(v >= lo && v <= hi) || v != std::floor(v))
+    throw InvalidInput(std::string(key) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                       "]");
+  return static_cast<int>(v);
+}
+
 }  // namespace
 
 egnn::EgnnConfig ParticleModel::default_config() { return egnn::EgnnConfig{3, 32, 1, 1, true, true, 15.0, true}; }
@@ -65,14 +75,14 @@ ParticleModel ParticleModel::load(const SafeTensors& f) {
   }
   egnn::EgnnConfig ec = default_config();
   try {
-    ec.n_layers = static_cast<int>(c.at("n_layers").as_number());
-    ec.hidden = static_cast<int>(c.at("hidden").as_number());
+    ec.n_layers = config_int(c, "n_layers", 1, 64);  // EgnnWeights::load's own limits
+    ec.hidden = config_int(c, "hidden", 1, 4096);
     ec.attention = c.at("attention").as_bool();
     ec.tanh = c.at("tanh").as_bool();
     ec.coords_range = c.at("coords_range").as_number();
     ec.edge_attr = c.at("edge_attr").as_bool();
-    return ParticleModel(c.at("system").as_string(), static_cast<int>(c.at("n_particles").as_number()),
-                         static_cast<int>(c.at("dim").as_number()), egnn::EgnnWeights::load(f, kPrefix, ec));
+    return ParticleModel(c.at("system").as_string(), config_int(c, "n_particles", 2, 1000), config_int(c, "dim", 1, 3),
+                         egnn::EgnnWeights::load(f, kPrefix, ec));
   } catch (const InvalidInput& e) {
     throw WeightsError(std::string("the weights' config metadata is incomplete: ") + e.what());
   }

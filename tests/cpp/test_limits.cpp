@@ -16,6 +16,7 @@
 #include "chem/xyz.hpp"
 #include "errors.hpp"
 #include "models/json.hpp"
+#include "models/particle_model.hpp"
 #include "models/qm9_model.hpp"
 #include "models/safetensors.hpp"
 #include "models/verify.hpp"
@@ -330,4 +331,13 @@ TEST(Limits, HostileActNormScalesAreRejectedOrEndInSolverError) {
   o.solver.method = enf::ode::Method::Rk4;
   o.solver.fixed_steps = 2;
   expect_error<enf::SolverError>([&] { huge.sample(o); }, "beyond 1e9");
+}
+
+// Regression: ParticleModel::load cast n_layers, hidden, n_particles and dim from JSON doubles to
+// int unchecked (1e300: undefined behaviour). The file is fuzz/corpus/particle's regression seed.
+TEST(Limits, ParticleModelConfigIntegersAreRangeChecked) {
+  std::ifstream in(ENF_SOURCE_DIR "/fuzz/corpus/particle/regression_n_layers_huge.safetensors", std::ios::binary);
+  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  expect_error<enf::WeightsError>([&] { enf::ParticleModel::load(enf::SafeTensors::from_bytes(std::move(bytes))); },
+                                  "n_layers must be an integer in [1, 64]");
 }
