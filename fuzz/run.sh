@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) into build-fuzz/ and runs each for the given
-# number of seconds (default 60), one after another. Prints one JSON line per target:
+# number of seconds (default 60), ENF_FUZZ_JOBS (default 2) at a time. Prints one JSON line per target:
 #   {"target": ..., "seconds": ..., "execs": ..., "execs_per_s": ..., "cov": ..., "ft": ...,
 #    "corpus": ..., "peak_rss_mb": ..., "result": "ok" | "crash" | "leak" | "timeout" | "oom"}
 # and exits non-zero if any target found a crash, leak, timeout or out-of-memory. Each run starts
@@ -30,13 +30,15 @@ declare -A dict=([xyz]=fuzz/dict/xyz.dict [json]=fuzz/dict/json.dict [model]=fuz
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:allocator_may_return_null=0"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 
-failed=0
-for t in "${targets[@]}"; do
+# One target: runs it, prints its JSON line, returns non-zero on a finding.
+fuzz_one() {
+  local t=$1 failed=0
   mkdir -p "$dir/corpus/$t" "$dir/artifacts/$t" "$dir/logs"
-  log="$dir/logs/$t.log"
-  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512
+  local log="$dir/logs/$t.log"
+  local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512
         -max_len="${max_len[$t]}" -print_final_stats=1 -artifact_prefix="$dir/artifacts/$t/")
   [ -n "${dict[$t]:-}" ] && args+=(-dict="${dict[$t]}")
+  local start rc elapsed last cov ft corp result
   start=$(date +%s)
   set +e
   "$dir/fuzz_$t" "${args[@]}" "$dir/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1
@@ -63,5 +65,23 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t failed (exit $rc); log: $log; input: $(ls -t "$dir/artifacts/$t" | head -1)" >&2
     grep -m5 -E 'ERROR|runtime error|fuzz property|uncaught|SUMMARY' "$log" >&2 || true
   fi
+  return $failed
+}
+
+# Each fuzzer is single-threaded: run ENF_FUZZ_JOBS of them at once (default: 2, one per core of
+# the CI machine), each printing its line to its own file, then print the lines in target order.
+jobs="${ENF_FUZZ_JOBS:-2}"
+mkdir -p "$dir/logs"
+pids=()
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$t" >"$dir/logs/$t.json" 2>"$dir/logs/$t.err" &
+  pids+=($!)
+done
+failed=0
+for k in "${!targets[@]}"; do
+  wait "${pids[$k]}" || failed=1
+  cat "$dir/logs/${targets[$k]}.json"
+  cat "$dir/logs/${targets[$k]}.err" >&2
 done
 exit $failed
