@@ -38,7 +38,7 @@ ForwardSolve integrate_forward(const EgnnDynamics& dyn, const StateVector& s0, c
       dy(n) = dyn.velocity_with_exact_trace(t, s, ds, trace.interrupt);
     } else {
       Eigen::VectorXd quad;
-      dyn.velocity_with_probes(t, s, probes, ds, quad);
+      dyn.velocity_with_probes(t, s, probes, ds, quad, trace.interrupt);
       dy.tail(K) = quad;
     }
     dy.head(n) = ds;

@@ -71,11 +71,22 @@ Eigen::MatrixXd EgnnDynamics::jacobian_times(double t, const StateVector& s, con
 }
 
 void EgnnDynamics::velocity_with_probes(double t, const StateVector& s, const Eigen::MatrixXd& probes,
-                                        StateVector& ds, Eigen::VectorXd& quad) const {
+                                        StateVector& ds, Eigen::VectorXd& quad,
+                                        const std::function<void()>& between_chunks) const {
   thread_local egnn::ForwardCache cache;
   forward(t, s, ds, &cache);
-  Eigen::MatrixXd JV = tangent(cache, probes);
-  quad = (probes.array() * JV.array()).colwise().sum().transpose();
+  const int K = static_cast<int>(probes.cols());
+  const int E = std::max<int>(1, static_cast<int>(cache.edge_i.size()));
+  // Many probes go through in chunks, as the exact trace does, so that scratch memory stays
+  // bounded (1,024 probes at 29 atoms in one pass would need ~0.6 GB).
+  const int width = std::clamp(4096 / E, 1, std::max(1, K));
+  quad.resize(K);
+  for (int k0 = 0; k0 < K; k0 += width) {
+    if (k0 > 0 && between_chunks) between_chunks();
+    const int w = std::min(width, K - k0);
+    const Eigen::MatrixXd JV = tangent(cache, probes.middleCols(k0, w));
+    quad.segment(k0, w) = (probes.middleCols(k0, w).array() * JV.array()).colwise().sum().transpose();
+  }
 }
 
 double EgnnDynamics::velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds,

@@ -27,9 +27,10 @@ class EgnnDynamics {
   void velocity(double t, const StateVector& s, StateVector& ds) const;
 
   // phi and, for each column v_k of `probes` (N*stride x K), the quadratic form v_k^T J v_k
-  // (Hutchinson's estimator of tr J with one probe).
+  // (Hutchinson's estimator of tr J with one probe). Many probes go in chunks; `between_chunks`
+  // runs between them and may throw to stop.
   void velocity_with_probes(double t, const StateVector& s, const Eigen::MatrixXd& probes, StateVector& ds,
-                            Eigen::VectorXd& quad) const;
+                            Eigen::VectorXd& quad, const std::function<void()>& between_chunks = {}) const;
 
   // phi and the exact trace of J = d phi / d s over all N*stride diagonal entries, carrying the
   // basis tangents through the network in chunks (one batched JVP per chunk). `between_chunks`

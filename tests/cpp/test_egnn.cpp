@@ -151,3 +151,27 @@ TEST(EgnnTrace, HutchinsonMeanIsWithinThreeStandardErrorsOfExact) {
     EXPECT_GT(se, 0);
   }
 }
+
+// Many Hutchinson probes go through the network in chunks (bounded scratch memory): every probe's
+// quadratic form equals the one computed for that probe alone, and the hook runs between chunks.
+TEST(EgnnDynamicsProbes, ChunkedProbesMatchOneByOne) {
+  const int dim = 3, features = 2, atoms = 12;
+  const EgnnDynamics dyn = small_dynamics(dim, features, true, true, 53);
+  const StateVector s = random_state(atoms, dim + features, 54);
+  const int n = static_cast<int>(s.size());
+  const int K = 200;  // 12 atoms: 132 edges, so 31 probes per chunk and 7 chunks
+  enf::Rng rng(55);
+  Eigen::MatrixXd probes(n, K);
+  for (int i = 0; i < probes.size(); ++i) probes(i) = rng.rademacher();
+  StateVector ds, ds1;
+  Eigen::VectorXd quad, q1;
+  int calls = 0;
+  dyn.velocity_with_probes(0.3, s, probes, ds, quad, [&] { ++calls; });
+  EXPECT_EQ(calls, 6);
+  ASSERT_EQ(quad.size(), K);
+  for (int k = 0; k < K; ++k) {
+    dyn.velocity_with_probes(0.3, s, probes.col(k), ds1, q1);
+    EXPECT_NEAR(quad(k), q1(0), 1e-5 * (1 + std::abs(q1(0)))) << "probe " << k;
+  }
+  EXPECT_TRUE(ds.isApprox(ds1, 1e-12));
+}
