@@ -1,6 +1,7 @@
 // Measures, in headless Chromium, how long loadModel('qm9') takes (median of several fresh page
 // loads) and how many 19-atom molecules per second pools of 1 and 2 workers sample.
-// usage: node web/scripts/bench-browser.mjs [--loads N] [--molecules N]   (after npm run build:web)
+// usage: node web/scripts/bench-browser.mjs [--loads N] [--molecules N] [--warmup N per worker]
+// (after npm run build:web); CHROMIUM_FLAGS adds browser flags (e.g. --js-flags=--no-liftoff).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 const web = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const loads = Number(process.argv[process.argv.indexOf('--loads') + 1]) || 7;
 const molecules = Number(process.argv[process.argv.indexOf('--molecules') + 1]) || 12;
+const warmup = Number(process.argv[process.argv.indexOf('--warmup') + 1]) || 2;
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const work = mkdtempSync(join(tmpdir(), 'enf-bench-browser-'));
 try {
@@ -32,7 +34,7 @@ const q = new URLSearchParams(location.search);
     // The same batch for every pool size (the solver's work varies from seed to seed), timed after
     // a warm-up that lets every worker's code reach the optimising tier.
     const n = Number(q.get('throughput'));
-    await model.sample({ count: 2 * model.workers, atoms: 19, seed: 1000 });
+    await model.sample({ count: Number(q.get('warmup') ?? 2) * model.workers, atoms: 19, seed: 1000 });
     const t1 = performance.now();
     await model.sample({ count: n, atoms: 19, seed: 0 });
     rate = n / ((performance.now() - t1) / 1000);
@@ -57,7 +59,7 @@ const q = new URLSearchParams(location.search);
   const { chromium: pw } = await import('playwright-core');
   const browser = await pw.launch({
     executablePath: chromium,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(process.env.CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean)],
   });
   const run = async (query) => {
     const context = await browser.newContext();
@@ -73,7 +75,7 @@ const q = new URLSearchParams(location.search);
   for (let k = 0; k < loads; ++k) loadMs.push((await run('workers=1')).loadMs);
   loadMs.sort((a, b) => a - b);
   const rates = [];
-  for (const w of [1, 2]) rates.push((await run(`workers=${w}&throughput=${molecules}`)).rate);
+  for (const w of [1, 2]) rates.push((await run(`workers=${w}&throughput=${molecules}&warmup=${warmup}`)).rate);
   await browser.close();
   server.close();
   console.log(
