@@ -75,10 +75,14 @@ test('demo: loads under CSP, streams, exports, scores, reports errors', { skip, 
     // An early frame (scrubbed back) and the final molecule must look different. The viewer draws
     // in a worker: wait until it has drawn the scrubbed frame.
     const showFrameAt = async (k) => {
+      await page.waitForTimeout(300); // draws queued before the scrub land first
       const before = await page.evaluate(() => window.__enfDemo.viewer.renders);
       await page.locator('#scrub').fill(String(k));
       await page.waitForFunction((b) => window.__enfDemo.viewer.renders > b, before);
       await page.waitForTimeout(200);
+      // The scrubbed frame is still the one shown (nothing drew over it meanwhile).
+      assert.equal(await page.locator('#scrub').inputValue(), String(k));
+      assert.match(await page.locator('#frame-info').textContent(), new RegExp(`^frame ${k + 1}/`));
     };
     await showFrameAt(12);
     const early = await page.locator('#viewer').screenshot({ path: join(artifacts, 'demo-mid-trajectory.png') });

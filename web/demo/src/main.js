@@ -105,10 +105,11 @@ async function sampleOne(seed, atoms, tol, signal) {
   current = entry;
   let shown = -1;
   let lastDraw = 0;
+  let streaming = true;  // a throttled draw still pending after the solve must not undo a scrub
   // Draw the newest streamed frame at most every 80 ms: the ODE delivers frames in bursts, and
   // drawing each one competes with the workers for the CPU on small machines.
   const draw = () => {
-    if (entry.frames.length - 1 > shown && current === entry) {
+    if (streaming && entry.frames.length - 1 > shown && current === entry) {
       const now = performance.now();
       if (now - lastDraw < 80 && shown >= 0) return void setTimeout(() => requestAnimationFrame(draw), 80 - (now - lastDraw));
       lastDraw = now;
@@ -123,6 +124,7 @@ async function sampleOne(seed, atoms, tol, signal) {
     $('sample-progress').value = (1 - frame.t);
     requestAnimationFrame(draw);
   }
+  streaming = false;
   // The last frame is the sampled molecule; its bonds and stability come from the core.
   const last = entry.frames[entry.frames.length - 1];
   const st = stability(last);
