@@ -33,44 +33,19 @@
 #include "models/safetensors.hpp"
 #include "models/verify.hpp"
 #include "tensor/random.hpp"
+#include "guarded.hpp"
 
 namespace {
 
 using emscripten::val;
 
-// Thrown from a progress callback that asked to stop; reported to JS as kind "Aborted".
-struct Cancelled : enf::Error {
-  Cancelled() : enf::Error("the operation was aborted") {}
-};
-
-val error_record(const char* kind, const std::string& message) {
-  val error = val::object();
-  error.set("kind", val(kind));
-  error.set("message", val(message));
-  val out = val::object();
-  out.set("error", error);
-  return out;
-}
+using enf::wasm::Cancelled;
+using enf::wasm::error_record;
+using enf::wasm::present;
 
 template <class F>
 val guarded(F&& body) {
-  try {
-    return body();
-  } catch (const Cancelled& e) {
-    return error_record("Aborted", e.what());
-  } catch (const enf::InvalidInput& e) {
-    return error_record("InvalidInput", e.what());
-  } catch (const enf::WeightsError& e) {
-    return error_record("WeightsError", e.what());
-  } catch (const enf::SolverError& e) {
-    return error_record("SolverError", e.what());
-  } catch (const enf::Error& e) {
-    return error_record("Error", e.what());
-  } catch (const std::bad_alloc&) {
-    return error_record("Error", "out of memory: use fewer atoms, fewer probes or a looser tolerance");
-  } catch (const std::exception& e) {
-    return error_record("Error", std::string("unexpected error in the core: ") + e.what());
-  }
+  return enf::wasm::guarded(std::forward<F>(body), "out of memory: use fewer atoms, fewer probes or a looser tolerance");
 }
 
 // ---- argument conversion (the rules are in src/api/arguments.cpp, tested and fuzzed natively)
@@ -115,8 +90,6 @@ template <class T>
 val typed_copy(const std::vector<T>& v) {
   return typed_copy(v.data(), v.size());
 }
-
-bool present(const val& f) { return !f.isNull() && !f.isUndefined(); }
 
 // Atom types from element symbols ('C', case-insensitive) or atomic numbers (6), via the core's table.
 std::vector<int> types_from(const val& elements) {

@@ -16,7 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "api/arguments.hpp"
 #include "errors.hpp"
+#include "guarded.hpp"
 #include "models/particle_model.hpp"
 #include "models/safetensors.hpp"
 #include "tensor/random.hpp"
@@ -29,73 +31,20 @@ namespace {
 
 using emscripten::val;
 
-// ---- argument checks (numbers arrive as JS doubles)
-
-int to_int(double v, const char* name, int lo, int hi) {
-  if (!std::isfinite(v) || v != std::floor(v) || v < lo || v > hi)
-    throw enf::InvalidInput(std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " +
-                            std::to_string(hi) + "]");
-  return static_cast<int>(v);
-}
-
-uint64_t to_seed(double v) {
-  if (!std::isfinite(v) || v != std::floor(v) || v < 0 || v > 9007199254740992.0)
-    throw enf::InvalidInput("seed must be an integer in [0, 2^53]");
-  return static_cast<uint64_t>(v);
-}
-
-double to_tolerance(double v, const char* name) {
-  if (!std::isfinite(v) || v <= 0 || v >= 1) throw enf::InvalidInput(std::string(name) + " must be a number in (0, 1)");
-  return v;
-}
-
-void check_length(double length, double max, const char* name) {
-  if (!(length >= 0 && length <= max))
-    throw enf::InvalidInput(std::string(name) + " is too long: at most " + std::to_string(static_cast<long long>(max)) +
-                            " numbers");
-}
-
-enf::flow::Trace trace_from_name(const std::string& name) {
-  if (name == "exact") return enf::flow::Trace::Exact;
-  if (name == "hutchinson") return enf::flow::Trace::Hutchinson;
-  throw enf::InvalidInput("trace must be 'exact' or 'hutchinson'");
-}
-
-struct Cancelled : enf::Error {
-  Cancelled() : enf::Error("the operation was aborted") {}
-};
-
-val error_record(const char* kind, const std::string& message) {
-  val error = val::object();
-  error.set("kind", val(kind));
-  error.set("message", val(message));
-  val out = val::object();
-  out.set("error", error);
-  return out;
-}
+// Argument checks are the project's (src/api/arguments.hpp, tested and fuzzed natively); the
+// error plumbing is shared with bindings.cpp (guarded.hpp).
+using enf::api::check_length;
+using enf::api::to_int;
+using enf::api::to_seed;
+using enf::api::to_tolerance;
+using enf::api::trace_from_name;
+using enf::wasm::Cancelled;
+using enf::wasm::present;
 
 template <class F>
 val guarded(F&& body) {
-  try {
-    return body();
-  } catch (const Cancelled& e) {
-    return error_record("Aborted", e.what());
-  } catch (const enf::InvalidInput& e) {
-    return error_record("InvalidInput", e.what());
-  } catch (const enf::WeightsError& e) {
-    return error_record("WeightsError", e.what());
-  } catch (const enf::SolverError& e) {
-    return error_record("SolverError", e.what());
-  } catch (const enf::Error& e) {
-    return error_record("Error", e.what());
-  } catch (const std::bad_alloc&) {
-    return error_record("Error", "out of memory: use fewer samples or a smaller batch");
-  } catch (const std::exception& e) {
-    return error_record("Error", std::string("unexpected error in the core: ") + e.what());
-  }
+  return enf::wasm::guarded(std::forward<F>(body), "out of memory: use fewer samples or a smaller batch");
 }
-
-bool present(const val& f) { return !f.isNull() && !f.isUndefined(); }
 
 // Data sets are larger than a molecule: up to 10^5 DW4 samples x 8 numbers and more.
 constexpr double kMaxNumbers = 5e7;
