@@ -5,7 +5,9 @@
 //
 // usage: enf_train_bench [--system dw4|lj13|all] [--seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
 //          [--epochs E] [--n-train N] [--rk4-steps K] [--kinetic L] [--jacobian L] [--lr LR] [--batch B] [--eval-every E]
-//          [--val-subset N] [--save PATH] [--init PATH] [--quick]
+//          [--val-subset N] [--save PATH] [--init PATH] [--keep-tapes 0|1] [--chunk C] [--quick]
+// With --save, the best checkpoint so far is written each time the validation NLL improves, so a
+// long run can be stopped at any point (the final write adds the test NLL to the metadata).
 // Data: make_dataset(system, n_train, 1000, 1000, seed): train chain seed S, validation S + 1,
 // test S + 2 (default S = 2026). Progress goes to stderr, results to stdout.
 #include <malloc.h>
@@ -47,6 +49,8 @@ struct Args {
   int eval_every = 10;
   int val_subset = 200;
   std::string save, init;
+  int chunk = 0;        // samples per pass through the training graph (0: NllOptions' automatic choice)
+  int keep_tapes = -1;  // -1: DW4 keeps them, LJ13 recomputes (13x larger)
   bool quick = false;
 };
 
@@ -69,6 +73,16 @@ std::string fmt(double v, int digits = 4) {
   return b;
 }
 
+// Written to a temporary file and renamed, so an interrupted run never leaves half a checkpoint.
+void save_model(const enf::ParticleModel& model, const std::map<std::string, std::string>& meta,
+                const std::string& path) {
+  const std::vector<uint8_t> bytes = model.to_safetensors(meta);
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                             static_cast<std::streamsize>(bytes.size()));
+  std::rename(tmp.c_str(), path.c_str());
+}
+
 void run(const enf::train::ParticleSystem& sys, const Args& a) {
   const bool dw4 = sys.name == "dw4";
   const int n_train = a.n_train > 0 ? a.n_train : (dw4 ? 1000 : 100);
@@ -85,7 +99,8 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   cfg.solver.steps = a.rk4_steps;
   cfg.solver.kinetic = a.kinetic;
   cfg.solver.jacobian = a.jacobian;
-  cfg.solver.keep_tapes = dw4;  // LJ13's tapes are 13x larger: recompute them instead
+  cfg.solver.chunk = a.chunk;
+  cfg.solver.keep_tapes = a.keep_tapes < 0 ? dw4 : a.keep_tapes != 0;
   std::unique_ptr<enf::train::Trainer> trainer;
   if (!a.init.empty()) {
     const enf::ParticleModel init = enf::ParticleModel::load(enf::SafeTensors::load_file(a.init));
@@ -106,6 +121,13 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
       best_val = v;
       best_epoch = epoch;
       best = trainer->params();
+      if (!a.save.empty()) {
+        const enf::ParticleModel m(sys.name, sys.n_particles, sys.dim, best.to_weights());
+        save_model(m, {{"system", sys.name}, {"data_seed", std::to_string(a.seed)},
+                       {"best_epoch", std::to_string(epoch)}, {"val_nll", fmt(best_val)},
+                       {"note", "checkpoint written during training; the test NLL is not measured yet"}},
+                   a.save);
+      }
     }
     std::fprintf(stderr, "[%s] epoch %d  step %ld  train loss %.4f  val NLL %.4f (best %.4f @ %d)  %.0f s\n",
                  sys.name.c_str(), epoch, trainer->steps(), last_loss, v, best_val, best_epoch, seconds_since(t0));
@@ -147,10 +169,8 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
       {"test_nll", fmt(test_nll)},
       {"test_samples", std::to_string(test.rows())}};
   if (!a.save.empty()) {
-    const std::vector<uint8_t> bytes = model.to_safetensors(meta);
-    std::ofstream(a.save, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                  static_cast<std::streamsize>(bytes.size()));
-    std::fprintf(stderr, "[%s] saved %s (%zu bytes)\n", sys.name.c_str(), a.save.c_str(), bytes.size());
+    save_model(model, meta, a.save);
+    std::fprintf(stderr, "[%s] saved %s\n", sys.name.c_str(), a.save.c_str());
   }
   std::printf(
       "{\"system\": \"%s\", \"n_train\": %d, \"test_nll\": %.4f, \"test_samples\": %d, \"val_nll\": %.4f, "
@@ -196,6 +216,8 @@ int main(int argc, char** argv) {
     else if (k == "--val-subset") a.val_subset = std::stoi(next());
     else if (k == "--save") a.save = next();
     else if (k == "--init") a.init = next();
+    else if (k == "--keep-tapes") a.keep_tapes = std::stoi(next());
+    else if (k == "--chunk") a.chunk = std::stoi(next());
     else if (k == "--quick") {
       a.quick = true;
       a.minutes = a.lj13_minutes = 0.05;

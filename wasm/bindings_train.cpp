@@ -438,19 +438,20 @@ enf::train::TrainConfig train_config(const enf::train::ParticleSystem& sys, cons
     c.solver.steps = to_int(number_field(config, "rk4Steps", c.solver.steps), "rk4Steps", 1, 1000);
     c.seed = to_seed(number_field(config, "seed", 0));
   }
-  // Keeping every RK4 step's tape for the backward sweep is faster, but the tape's memory grows
-  // with batch x edges x evaluations kept, and a wasm32 heap stops at 2 GB. Measured: 31,200
-  // edge-evaluations fit (LJ13, batch 50, one step at a time), 62,400 do not.
+  // The batch goes through the graph in slices (NllOptions::chunk, automatic). Keeping every RK4
+  // step's tape of a slice for its backward sweep is faster, but that memory grows with the
+  // slice's edges x the evaluations kept, and a wasm32 heap stops at 2 GB. Measured: 31,200
+  // edge-evaluations fit (LJ13, 50 samples, one step at a time), 62,400 do not.
   constexpr double kMaxEdgeEvaluations = 31200;
-  const double edges = static_cast<double>(c.batch) * sys.n_particles * (sys.n_particles - 1);
+  const double pairs = static_cast<double>(sys.n_particles) * (sys.n_particles - 1);
+  const int chunk = std::min(c.batch, std::max(1, static_cast<int>(enf::train::kChunkEdges / std::max(1.0, pairs))));
+  const double edges = chunk * pairs;
   c.solver.keep_tapes = edges * 4 * c.solver.steps <= kMaxEdgeEvaluations / 1.5;
   if (present(config) && present(config["keepTapes"])) c.solver.keep_tapes = config["keepTapes"].as<bool>();
   if (edges * 4 * (c.solver.keep_tapes ? c.solver.steps : 1) > kMaxEdgeEvaluations) {
-    const double per_sample = sys.n_particles * (sys.n_particles - 1) * 4.0 * (c.solver.keep_tapes ? c.solver.steps : 1);
-    throw enf::InvalidInput("batch " + std::to_string(c.batch) + " of " + std::to_string(sys.n_particles) +
-                            " particles needs more tape memory than a WebAssembly heap has (2 GB); use batch <= " +
-                            std::to_string(static_cast<int>(kMaxEdgeEvaluations / per_sample)) +
-                            (c.solver.keep_tapes ? " or keepTapes: false" : ""));
+    throw enf::InvalidInput(std::to_string(sys.n_particles) + " particles need more tape memory per sample than a "
+                            "WebAssembly heap has (2 GB)" +
+                            (c.solver.keep_tapes ? "; use keepTapes: false or fewer rk4Steps" : ""));
   }
   return c;
 }

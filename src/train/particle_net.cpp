@@ -303,7 +303,30 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
   if (o.steps < 1 || o.steps > 10000) throw InvalidInput("the number of RK4 steps must be between 1 and 10000");
   if (!(o.kinetic >= 0) || !(o.jacobian >= 0) || !std::isfinite(o.kinetic) || !std::isfinite(o.jacobian))
     throw InvalidInput("the regulariser weights must be finite and >= 0");
+  if (o.chunk < 0) throw InvalidInput("the chunk size must be >= 0 (0: chosen from the number of particles)");
   const int B = static_cast<int>(x.rows());
+  const int chunk = o.chunk > 0 ? o.chunk : std::max(1, kChunkEdges / std::max(1, N * (N - 1)));
+  if (B > chunk) {
+    NllOptions one = o;
+    one.chunk = B;  // each slice in one pass
+    NllResult res;
+    res.log_p.resize(B);
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+      const int n = std::min(chunk, B - b0);
+      const NllResult part = particle_nll(p, N, D, x.middleRows(b0, n), probes.middleRows(b0, n), one, want_grad);
+      const double w = static_cast<double>(n) / B;  // the slice's share of the batch mean
+      res.loss += w * part.loss;
+      res.regulariser += w * part.regulariser;
+      res.log_p.segment(b0, n) = part.log_p;
+      if (!want_grad) continue;
+      if (res.grads.empty()) {
+        for (const Mat& gr : part.grads) res.grads.push_back(w * gr);
+      } else {
+        for (size_t i = 0; i < res.grads.size(); ++i) res.grads[i] += w * part.grads[i];
+      }
+    }
+    return res;
+  }
   const Graph g = make_graph(B, N);
   const Mat eps = to_columns(probes, N, D);
   const double h = 1.0 / o.steps;
