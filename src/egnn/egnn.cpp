@@ -7,18 +7,14 @@
 #include "errors.hpp"
 #include "models/safetensors.hpp"
 #include "nn/gemm.hpp"
+#include "nn/silu.hpp"
 #include "tensor/random.hpp"
 
 namespace enf::egnn {
 
 namespace {
 
-// z <- silu(z); grad <- silu'(z) when asked. One sigmoid serves both.
-void silu_inplace(MatrixF& z, MatrixF* grad) {
-  auto s = (1.0f + (-z.array()).exp()).inverse().eval();
-  if (grad) *grad = (s * (1.0f + z.array() * (1.0f - s))).matrix();
-  z.array() *= s;
-}
+using nn::silu_inplace;
 
 MatrixF load_matrix(const SafeTensors& f, const std::string& name, int rows, int cols) {
   return nn::matrix_from_row_major(f.floats(name, {rows, cols}), rows, cols);

@@ -45,7 +45,9 @@ void matmul(MatrixF& dst, const MatrixF& W, const MatrixF& X, bool accumulate) {
   if (W.rows() % 16 == 0) {
     const int M = static_cast<int>(W.rows()), K = static_cast<int>(W.cols()), N = static_cast<int>(X.cols());
     int j = 0;
-    for (; j + 4 <= N; j += 4) tile_columns<4>(dst.data(), W.data(), X.data(), M, K, j, accumulate);
+    // 16 x 2 tiles: 8 accumulators + 4 weight vectors fit x64's 16 vector registers, which V8
+    // maps them to; 16 x 4 spilled (21.7 against 24.2 GFLOP/s at 64 x 64 x 342 in Node 20).
+    for (; j + 2 <= N; j += 2) tile_columns<2>(dst.data(), W.data(), X.data(), M, K, j, accumulate);
     for (; j < N; ++j) tile_columns<1>(dst.data(), W.data(), X.data(), M, K, j, accumulate);
     return;
   }

@@ -1,6 +1,6 @@
 // dst (= or +=) W * X for float matrices, the network's hot product (W: out x in weights, X: one
 // column per atom, edge or tangent). Natively Eigen's GEMM; in WebAssembly, where Eigen 3.4 has no
-// SIMD kernel of its own, a wasm-simd128 micro-kernel (16 rows x 4 columns per tile).
+// SIMD kernel of its own, a wasm-simd128 micro-kernel (16 rows x 2 columns per tile).
 #pragma once
 #include "nn/linear.hpp"
 
