@@ -199,7 +199,7 @@ export interface TrainerOptions {
   data?: { train: ParticleInput[] | ArrayLike<number>; val?: ParticleInput[] | ArrayLike<number> };
   /** Seeds the data, the initial weights, the minibatch order and the probes (default 0). */
   seed?: number;
-  /** Minibatch size (default 100, the paper's). LJ13 in WebAssembly: at most 50 (2 GB heap). */
+  /** Minibatch size (default 100, the paper's). Any size fits the heap: it is processed in slices. */
   batch?: number;
   /** AdamW (amsgrad) learning rate (default 5e-4). */
   lr?: number;
