@@ -50,7 +50,7 @@ struct Args {
   int val_subset = 200;
   std::string save, init;
   int chunk = 0;        // samples per pass through the training graph (0: NllOptions' automatic choice)
-  int keep_tapes = -1;  // -1: DW4 keeps them, LJ13 recomputes (13x larger)
+  int keep_tapes = 1;   // the batch goes through in slices, so every slice's tapes fit
   bool quick = false;
 };
 
@@ -100,7 +100,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   cfg.solver.kinetic = a.kinetic;
   cfg.solver.jacobian = a.jacobian;
   cfg.solver.chunk = a.chunk;
-  cfg.solver.keep_tapes = a.keep_tapes < 0 ? dw4 : a.keep_tapes != 0;
+  cfg.solver.keep_tapes = a.keep_tapes != 0;
   std::unique_ptr<enf::train::Trainer> trainer;
   if (!a.init.empty()) {
     const enf::ParticleModel init = enf::ParticleModel::load(enf::SafeTensors::load_file(a.init));

@@ -107,14 +107,37 @@ TEST(TrainGraph, NllMatchesFloat32Rk4Solve) {
   EXPECT_GT(std::abs(f.delta_logp), 1e-3);
 }
 
+// A small particle network with random weights (scale: the init's spread, as in test_weights).
+EgnnParams tiny_params(int n_layers, int hidden, uint64_t seed, float scale) {
+  egnn::EgnnConfig c = ParticleModel::default_config();
+  c.n_layers = n_layers;
+  c.hidden = hidden;
+  return EgnnParams::from_weights(test_weights(c, seed, scale));
+}
+
+// The derivative of `objective` along a random direction u in parameter space: grad . u from the
+// given gradient, and the central finite difference (f(p + h u) - f(p - h u)) / 2h.
+template <class F>
+std::pair<double, double> directional_derivative(const EgnnParams& p, const std::vector<Eigen::MatrixXd>& grads,
+                                                 F objective, uint64_t seed, double h = 1e-5) {
+  EgnnParams up = p, um = p;
+  double dot = 0;
+  Rng rng(seed);
+  for (size_t i = 0; i < p.values.size(); ++i)
+    for (Eigen::Index k = 0; k < p.values[i].size(); ++k) {
+      const double u = rng.normal();
+      up.values[i](k) += h * u;
+      um.values[i](k) -= h * u;
+      dot += grads[i](k) * u;
+    }
+  return {dot, (objective(up) - objective(um)) / (2 * h)};
+}
+
 // Exact gradients of the training loss (Hutchinson NLL through 3 RK4 steps) against central
 // finite differences in double on a tiny network: two entries of every kind of parameter of
 // every layer, and the whole loss along a random direction in parameter space.
 TEST(TrainGraph, GradientMatchesFiniteDifferences) {
-  egnn::EgnnConfig c = ParticleModel::default_config();
-  c.n_layers = 2;
-  c.hidden = 6;
-  const EgnnParams p = EgnnParams::from_weights(test_weights(c, 21, 100.0f));
+  const EgnnParams p = tiny_params(2, 6, 21, 100.0f);
   const int N = 4, D = 2;
   const Eigen::MatrixXd x = centre(randn(3, N * D, 4, 2.0), D), e = rademacher(3, N * D, 8);
   const NllOptions o{3, false};
@@ -141,26 +164,13 @@ TEST(TrainGraph, GradientMatchesFiniteDifferences) {
   }
   EXPECT_GE(checked, 2 * (2 + 2 * 17));
   // Whole loss along a random direction u: d/ds L(p + s u) = grad . u.
-  EgnnParams up = p, um = p;
-  double dot = 0;
-  Rng rng(99);
-  for (size_t i = 0; i < p.values.size(); ++i)
-    for (Eigen::Index k = 0; k < p.values[i].size(); ++k) {
-      const double u = rng.normal();
-      up.values[i](k) += h * u;
-      um.values[i](k) -= h * u;
-      dot += r.grads[i](k) * u;
-    }
-  const double fd = (loss(up) - loss(um)) / (2 * h);
+  const auto [dot, fd] = directional_derivative(p, r.grads, loss, 99, h);
   EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
 }
 
 // The optional regularisers (kinetic energy, Jacobian Frobenius estimate) are differentiated too.
 TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
-  egnn::EgnnConfig c = ParticleModel::default_config();
-  c.n_layers = 2;
-  c.hidden = 6;
-  const EgnnParams p = EgnnParams::from_weights(test_weights(c, 23, 100.0f));
+  const EgnnParams p = tiny_params(2, 6, 23, 100.0f);
   const Eigen::MatrixXd x = centre(randn(3, 8, 14, 2.0), 2), e = rademacher(3, 8, 15);
   NllOptions o{3, false};
   o.kinetic = 0.3;
@@ -172,17 +182,7 @@ TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
     return s.loss + s.regulariser;
   };
   const double h = 1e-5;
-  EgnnParams up = p, um = p;
-  double dot = 0;
-  Rng rng(5);
-  for (size_t i = 0; i < p.values.size(); ++i)
-    for (Eigen::Index k = 0; k < p.values[i].size(); ++k) {
-      const double u = rng.normal();
-      up.values[i](k) += h * u;
-      um.values[i](k) -= h * u;
-      dot += r.grads[i](k) * u;
-    }
-  const double fd = (objective(up) - objective(um)) / (2 * h);
+  const auto [dot, fd] = directional_derivative(p, r.grads, objective, 5, h);
   EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
   for (size_t i : {size_t(4), size_t(15), p.values.size() - 1}) {  // edge_hi, coord2 of layer 0, node2.bias of the last
     EgnnParams q = p;
@@ -197,9 +197,7 @@ TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
 }
 
 TEST(TrainGraph, KeptTapesGiveTheSameGradient) {
-  egnn::EgnnConfig c = ParticleModel::default_config();
-  c.hidden = 8;
-  const EgnnParams p = EgnnParams::from_weights(test_weights(c, 2, 50.0f));
+  const EgnnParams p = tiny_params(ParticleModel::default_config().n_layers, 8, 2, 50.0f);
   const Eigen::MatrixXd x = centre(randn(5, 8, 1, 2.0), 2), e = rademacher(5, 8, 2);
   const NllResult a = particle_nll(p, 4, 2, x, e, NllOptions{4, false}, true);
   const NllResult b = particle_nll(p, 4, 2, x, e, NllOptions{4, true}, true);
@@ -210,9 +208,7 @@ TEST(TrainGraph, KeptTapesGiveTheSameGradient) {
 // Gradient accumulation: passes over slices of the batch (uneven: 7 = 3 + 3 + 1) add up to the
 // whole batch's loss, log p, regulariser and gradient.
 TEST(TrainGraph, ChunkedBatchGivesTheSameLossAndGradient) {
-  egnn::EgnnConfig c = ParticleModel::default_config();
-  c.hidden = 8;
-  const EgnnParams p = EgnnParams::from_weights(test_weights(c, 2, 50.0f));
+  const EgnnParams p = tiny_params(ParticleModel::default_config().n_layers, 8, 2, 50.0f);
   const Eigen::MatrixXd x = centre(randn(7, 8, 3, 2.0), 2), e = rademacher(7, 8, 4);
   NllOptions whole{3, true};
   whole.chunk = 7;
