@@ -2,6 +2,7 @@
 // entry (index.ts) and the Node entry (node.ts) bind it to Web Workers or worker_threads.
 import { hillFormula } from './chem-tables.js';
 import { AbortError, DisposedError, EnfError, InvalidInputError, WeightsError, errorFromRecord } from './errors.js';
+import { integer, MAX_SEED, tolerance } from './options.js';
 import { WorkerPool, type WorkerFactory } from './pool.js';
 import type { FrameMessage } from './protocol.js';
 import type {
@@ -50,26 +51,6 @@ export interface LoadOptions {
   /** Number of workers (default: the machine's logical cores, at most 16). */
   workers?: number;
   signal?: AbortSignal;
-}
-
-const DEFAULT_TOL = 1e-4;
-const MAX_SEED = 2 ** 53;
-
-function integer(name: string, v: unknown, lo: number, hi: number, def?: number): number {
-  if (v === undefined || v === null) {
-    if (def === undefined) throw new InvalidInputError(`${name} is required (an integer in [${lo}, ${hi}])`);
-    return def;
-  }
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw new InvalidInputError(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
-  return v;
-}
-
-function tolerance(name: string, v: unknown): number {
-  if (v === undefined || v === null) return DEFAULT_TOL;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1)
-    throw new InvalidInputError(`${name} must be a number in (0, 1), got ${String(v)}`);
-  return v;
 }
 
 /** A 3x3 orthogonal matrix as 9 row-major numbers (the core checks orthogonality), or an empty array. */

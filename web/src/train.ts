@@ -4,6 +4,7 @@
 // wasm/bindings_train.cpp; the worker side is train-worker.ts.
 import type { Platform } from './api.js';
 import { AbortError, DisposedError, InvalidInputError, WorkerCrashedError } from './errors.js';
+import { integer, MAX_SEED, real, tolerance } from './options.js';
 import { WorkerPool } from './pool.js';
 import type { CreateReply, FlowInfo, McmcWire, SystemWire, TrainCall, TrainConfigWire } from './train-worker.js';
 import type {
@@ -22,33 +23,6 @@ import type {
   TrainStep,
   ValidateOptions,
 } from './types.js';
-
-const MAX_SEED = 2 ** 53;
-const DEFAULT_TOL = 1e-4;
-
-function integer(name: string, v: unknown, lo: number, hi: number, def?: number): number {
-  if (v === undefined || v === null) {
-    if (def === undefined) throw new InvalidInputError(`${name} is required (an integer in [${lo}, ${hi}])`);
-    return def;
-  }
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw new InvalidInputError(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
-  return v;
-}
-
-function real(name: string, v: unknown, lo: number, hi: number, def: number, openLow = false): number {
-  if (v === undefined || v === null) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (openLow && v === lo))
-    throw new InvalidInputError(`${name} must be a number in ${openLow ? '(' : '['}${lo}, ${hi}], got ${String(v)}`);
-  return v;
-}
-
-function tolerance(name: string, v: unknown): number {
-  if (v === undefined || v === null) return DEFAULT_TOL;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1)
-    throw new InvalidInputError(`${name} must be a number in (0, 1), got ${String(v)}`);
-  return v;
-}
 
 const BUILT_IN: Record<string, { particles: number; dim: number; nTrain: number }> = {
   dw4: { particles: 4, dim: 2, nTrain: 1000 },
