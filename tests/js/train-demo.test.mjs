@@ -155,8 +155,20 @@ test('demo: Train view (DW4 data, live loss curve, responsive page, compare and 
     assert.equal(imported.meanLogp, cmp.meanLogp);
     assert.match(await page.textContent('#train-status'), /imported flow/);
 
+    // Our shipped DW4 model (weights/dw4.safetensors, a build asset of the demo) against the same
+    // validation data: its energies match the data's far better than the 3-epoch model's above.
+    await page.click('#train-pretrained');
+    await page.waitForFunction(() => /Loaded our trained dw4 flow/.test(document.querySelector('#train-status').textContent), null, { timeout: 60_000 });
+    await page.click('#train-compare');
+    await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 3, null, { timeout: 120_000 });
+    const shipped = await page.evaluate(() => window.__enfDemo.train.compare);
+    assert.equal(shipped.imported, true);
+    assert.ok(shipped.jsdEnergies < cmp.jsdEnergies, `shipped model's energy JSD ${shipped.jsdEnergies} vs ${cmp.jsdEnergies} after 3 epochs`);
+    console.log(`# energy JSD against validation data: shipped DW4 model ${shipped.jsdEnergies.toFixed(4)}, 3-epoch model ${cmp.jsdEnergies.toFixed(4)}; ESS ${shipped.ess.toFixed(1)} vs ${cmp.ess.toFixed(1)} of ${shipped.count}`);
+
     // LJ13 (3-D: histograms, no scatter): data, one step, compare.
     await page.selectOption('#train-system', 'lj13');
+    assert.equal(await page.isDisabled('#train-pretrained'), true, 'no shipped LJ13 model yet');
     await page.fill('#train-n', '8');
     await page.fill('#train-nval', '8');
     await page.fill('#train-batch', '8');
@@ -167,7 +179,7 @@ test('demo: Train view (DW4 data, live loss curve, responsive page, compare and 
     await page.click('#train-fit');
     await page.waitForFunction(() => window.__enfDemo.train.fits >= 2, null, { timeout: 120_000 });
     await page.click('#train-compare');
-    await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 3, null, { timeout: 120_000 });
+    await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 4, null, { timeout: 120_000 });
     const lj = await page.evaluate(() => ({ ...window.__enfDemo.train.compare, system: window.__enfDemo.train.system }));
     assert.deepEqual(lj.system, { name: 'lj13', particles: 13, dim: 3 });
     assert.equal(lj.imported, false);

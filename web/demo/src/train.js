@@ -112,6 +112,12 @@ function download(name, bytes) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+// The models we trained and ship in weights/ (each with a model card: data seed, settings, test
+// NLL); Vite copies them into the build as assets.
+const PRETRAINED = {
+  dw4: new URL('../../../weights/dw4.safetensors', import.meta.url),
+};
+
 /** Wires the view; `state` is the page's test hook (window.__enfDemo). */
 export function setupTrain({ state }) {
   const $ = (id) => document.getElementById(id);
@@ -128,6 +134,7 @@ export function setupTrain({ state }) {
     $('train-fit').disabled = on || !trainer;
     $('train-compare').disabled = on || (!trainer && !flow);
     $('train-export').disabled = on || !trainer;
+    $('train-pretrained').disabled = on || !PRETRAINED[system()];
     $('train-stop').disabled = !on;
   };
   const say = (text, error = false) => {
@@ -148,7 +155,10 @@ export function setupTrain({ state }) {
     $('train-count').value = d.count;
     $('train-trace').value = d.trace;
   }
-  $('train-system').addEventListener('change', applyDefaults);
+  $('train-system').addEventListener('change', () => {
+    applyDefaults();
+    $('train-pretrained').disabled = !PRETRAINED[system()];
+  });
   applyDefaults();
 
   $('train-data').addEventListener('click', async () => {
@@ -362,6 +372,24 @@ export function setupTrain({ state }) {
     } catch (err) {
       flow = null;
       fail(err);
+    }
+  });
+
+  $('train-pretrained').addEventListener('click', async () => {
+    const name = system();
+    if (!PRETRAINED[name]) return;
+    busy(true);
+    try {
+      const res = await fetch(PRETRAINED[name]);
+      if (!res.ok) throw new Error(`could not fetch the trained ${name} weights (HTTP ${res.status})`);
+      const loaded = await loadParticleFlow(new Uint8Array(await res.arrayBuffer()));
+      flow?.dispose();
+      flow = loaded;
+      say(`Loaded our trained ${name} flow (weights/${name}.safetensors; its model card gives the data seed and test NLL). Press Sample & compare.`);
+    } catch (err) {
+      fail(err);
+    } finally {
+      busy(false);
     }
   });
 
