@@ -14,7 +14,8 @@ ctest --test-dir build --output-on-failure -j2
 # `npx enf verify` against the golden files, and the packed package in a Vite app in Chromium.
 bash wasm/build.sh
 node web/scripts/build.mjs
-node --test --test-concurrency=1 tests/js/
+npm run build:demo  # once for the three demo tests (ENF_DEMO_BUILT), not once each
+ENF_DEMO_BUILT=1 node --test --test-concurrency=1 tests/js/
 
 # Reliability: the whole native suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
 # then every libFuzzer target for ENF_FUZZ_SECONDS (default 60) from the committed corpus.

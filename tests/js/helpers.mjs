@@ -1,6 +1,8 @@
 // Shared paths and fixtures for the JS tests (node --test tests/js/).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,4 +48,55 @@ export function sameBits(a, b) {
   const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   return x.every((v, i) => v === y[i]);
+}
+
+// ---- Headless Chromium and the demo page (the Playwright tests) ----
+
+export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const skipNoChromium = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath}`;
+/** Screenshots and other files for people to look at. */
+export const artifacts = join(root, 'test-results');
+const demoDist = join(root, 'web', 'demo', 'dist');
+const TYPES = {
+  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
+  '.json': 'application/json', '.safetensors': 'application/octet-stream',
+};
+
+/** Builds the demo (npm run build:demo) unless ENF_DEMO_BUILT is set, and makes test-results/. */
+export function buildDemo() {
+  if (!process.env.ENF_DEMO_BUILT) execFileSync('npm', ['run', 'build:demo'], { cwd: root, stdio: 'inherit' });
+  mkdirSync(artifacts, { recursive: true });
+}
+
+/** Serves web/demo/dist on a free local port with the demo's Content-Security-Policy; returns the server and its URL. */
+export async function serveDemo() {
+  const { CSP } = await import(join(root, 'web', 'demo', 'vite.config.js'));
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = join(demoDist, path);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) return res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CSP });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+/** Headless Chromium through playwright-core, with the flags these sandboxes need. */
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Collects a page's console errors and uncaught exceptions into the returned array. */
+export function collectProblems(page) {
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return problems;
 }

@@ -4,53 +4,20 @@
 // histograms, the 2-D scatter) with the effective sample size of the reweighted samples; no console
 // errors, and no horizontal overflow at 390 px.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { root } from './helpers.mjs';
+import { artifacts, buildDemo, collectProblems, launchChromium, serveDemo, skipNoChromium } from './helpers.mjs';
 
-const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const skip = !existsSync(chromium) && `no Chromium at ${chromium}`;
-const demoDist = join(root, 'web', 'demo', 'dist');
-const artifacts = join(root, 'test-results');
-const TYPES = {
-  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
-  '.json': 'application/json', '.safetensors': 'application/octet-stream',
-};
-
-async function serveDemo() {
-  const { CSP } = await import(join(root, 'web', 'demo', 'vite.config.js'));
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    let file = join(demoDist, path);
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!existsSync(file)) return res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CSP });
-    res.end(readFileSync(file));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
-}
+const skip = skipNoChromium;
 
 test('demo: Train view (DW4 data, live loss curve, responsive page, compare and reweight) under CSP', { skip, timeout: 300_000 }, async (t) => {
-  if (!process.env.ENF_DEMO_BUILT) execFileSync('npm', ['run', 'build:demo'], { cwd: root, stdio: 'inherit' });
-  mkdirSync(artifacts, { recursive: true });
-  const server = await serveDemo();
-  const url = `http://127.0.0.1:${server.address().port}/`;
-  const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({
-    executablePath: chromium,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  buildDemo();
+  const { server, url } = await serveDemo();
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const problems = [];
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const problems = collectProblems(page);
     await page.goto(url);
     await page.waitForFunction(() => window.__enfDemo?.train, null, { timeout: 60_000 });
 
