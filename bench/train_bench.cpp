@@ -5,7 +5,7 @@
 //
 // usage: enf_train_bench [--system dw4|lj13|all] [--seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
 //          [--epochs E] [--n-train N] [--rk4-steps K] [--kinetic L] [--jacobian L] [--lr LR] [--batch B] [--eval-every E]
-//          [--val-subset N] [--save PATH] [--init PATH] [--keep-tapes 0|1] [--chunk C] [--quick]
+//          [--val-subset N] [--save PATH] [--init PATH] [--keep-tapes 0|1] [--chunk C] [--threads T] [--quick]
 // With --save, the best checkpoint so far is written each time the validation NLL improves, so a
 // long run can be stopped at any point (the final write adds the test NLL to the metadata).
 // Data: make_dataset(system, n_train, 1000, 1000, seed): train chain seed S, validation S + 1,
@@ -50,6 +50,7 @@ struct Args {
   int val_subset = 200;
   std::string save, init;
   int chunk = 0;        // samples per pass through the training graph (0: NllOptions' automatic choice)
+  int threads = 1;      // threads over the slices (results do not depend on it)
   int keep_tapes = 1;   // the batch goes through in slices, so every slice's tapes fit
   bool quick = false;
 };
@@ -100,6 +101,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   cfg.solver.kinetic = a.kinetic;
   cfg.solver.jacobian = a.jacobian;
   cfg.solver.chunk = a.chunk;
+  cfg.solver.threads = a.threads;
   cfg.solver.keep_tapes = a.keep_tapes != 0;
   std::unique_ptr<enf::train::Trainer> trainer;
   if (!a.init.empty()) {
@@ -175,10 +177,10 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   std::printf(
       "{\"system\": \"%s\", \"n_train\": %d, \"test_nll\": %.4f, \"test_samples\": %d, \"val_nll\": %.4f, "
       "\"best_epoch\": %d, \"epochs\": %d, \"steps\": %ld, \"wall_s\": %.1f, \"cpu_s\": %.1f, "
-      "\"ms_per_step\": %.1f, \"cpu_ms_per_step\": %.1f, \"batch\": %d, \"rk4_steps\": %d, \"lr\": %g, "
+      "\"ms_per_step\": %.1f, \"cpu_ms_per_step\": %.1f, \"batch\": %d, \"threads\": %d, \"rk4_steps\": %d, \"lr\": %g, "
       "\"kinetic\": %g, \"jacobian\": %g, \"data_s\": %.1f, \"test_eval_s\": %.1f, \"seed\": %llu, \"paper_target\": %.1f}\n",
       sys.name.c_str(), n_train, test_nll, static_cast<int>(test.rows()), best_val, best_epoch, epoch, steps, wall,
-      cpu, steps ? 1000.0 * train_s / steps : 0.0, steps ? 1000.0 * train_cpu / steps : 0.0, a.batch, a.rk4_steps,
+      cpu, steps ? 1000.0 * train_s / steps : 0.0, steps ? 1000.0 * train_cpu / steps : 0.0, a.batch, a.threads, a.rk4_steps,
       a.lr, a.kinetic, a.jacobian, data_s, eval_s, static_cast<unsigned long long>(a.seed), dw4 ? 8.4 : 31.5);
   std::fflush(stdout);
 }
@@ -218,6 +220,7 @@ int main(int argc, char** argv) {
     else if (k == "--init") a.init = next();
     else if (k == "--keep-tapes") a.keep_tapes = std::stoi(next());
     else if (k == "--chunk") a.chunk = std::stoi(next());
+    else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--quick") {
       a.quick = true;
       a.minutes = a.lj13_minutes = 0.05;

@@ -1,7 +1,9 @@
 #include "train/particle_net.hpp"
 
 #include <cmath>
+#include <exception>
 #include <memory>
+#include <thread>
 
 #include "errors.hpp"
 #include "train/autodiff.hpp"
@@ -306,14 +308,45 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
   if (o.chunk < 0) throw InvalidInput("the chunk size must be >= 0 (0: chosen from the number of particles)");
   const int B = static_cast<int>(x.rows());
   const int chunk = o.chunk > 0 ? o.chunk : std::max(1, kChunkEdges / std::max(1, N * (N - 1)));
+  if (o.threads < 1 || o.threads > 1024) throw InvalidInput("the number of training threads must be between 1 and 1024");
   if (B > chunk) {
     NllOptions one = o;
     one.chunk = B;  // each slice in one pass
+    one.threads = 1;
+    const int slices = (B + chunk - 1) / chunk;
+    std::vector<NllResult> parts(slices);
+    auto run = [&](int s) {
+      const int b0 = s * chunk, n = std::min(chunk, B - b0);
+      parts[s] = particle_nll(p, N, D, x.middleRows(b0, n), probes.middleRows(b0, n), one, want_grad);
+    };
+#ifdef __EMSCRIPTEN__
+    for (int s = 0; s < slices; ++s) run(s);
+#else
+    const int T = std::min(o.threads, slices);
+    std::vector<std::exception_ptr> errors(T);
+    std::vector<std::thread> pool;
+    for (int t = 1; t < T; ++t)
+      pool.emplace_back([&, t] {
+        try {
+          for (int s = t; s < slices; s += T) run(s);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    try {
+      for (int s = 0; s < slices; s += T) run(s);
+    } catch (...) {
+      errors[0] = std::current_exception();
+    }
+    for (std::thread& th : pool) th.join();
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
+#endif
     NllResult res;
     res.log_p.resize(B);
-    for (int b0 = 0; b0 < B; b0 += chunk) {
-      const int n = std::min(chunk, B - b0);
-      const NllResult part = particle_nll(p, N, D, x.middleRows(b0, n), probes.middleRows(b0, n), one, want_grad);
+    for (int s = 0; s < slices; ++s) {
+      const int b0 = s * chunk, n = std::min(chunk, B - b0);
+      const NllResult& part = parts[s];
       const double w = static_cast<double>(n) / B;  // the slice's share of the batch mean
       res.loss += w * part.loss;
       res.regulariser += w * part.regulariser;

@@ -48,6 +48,9 @@ struct NllOptions {
   // took 12.3 s per step in one pass and 3.6 s in slices of 1-5 samples; one pass also needs
   // ~3 GB, over wasm's 2 GB limit. A chunk >= the batch size is one pass.
   int chunk = 0;
+  // Threads over the slices (native builds; the WebAssembly build has none and uses 1). The
+  // slices' results are summed in slice order, so any thread count gives bit-identical results.
+  int threads = 1;
 };
 
 // Edges (particle pairs x samples) per pass when NllOptions::chunk is 0.

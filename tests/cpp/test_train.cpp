@@ -226,6 +226,18 @@ TEST(TrainGraph, ChunkedBatchGivesTheSameLossAndGradient) {
   ASSERT_EQ(a.grads.size(), b.grads.size());
   for (size_t i = 0; i < a.grads.size(); ++i)
     EXPECT_LE((a.grads[i] - b.grads[i]).cwiseAbs().maxCoeff(), 1e-12 * (1 + a.grads[i].cwiseAbs().maxCoeff()));
+  // Slices on 3 threads: the same sums in the same order, so bit-identical.
+  sliced.chunk = 2;
+  const NllResult one = particle_nll(p, 4, 2, x, e, sliced, true);
+  sliced.threads = 3;
+  const NllResult three = particle_nll(p, 4, 2, x, e, sliced, true);
+  EXPECT_EQ(one.loss, three.loss);
+  EXPECT_EQ(one.regulariser, three.regulariser);
+  EXPECT_TRUE(one.log_p == three.log_p);
+  for (size_t i = 0; i < one.grads.size(); ++i) EXPECT_TRUE(one.grads[i] == three.grads[i]) << i;
+  sliced.threads = 0;
+  EXPECT_THROW(particle_nll(p, 4, 2, x, e, sliced, false), InvalidInput);
+  sliced.threads = 1;
   sliced.chunk = -1;
   EXPECT_THROW(particle_nll(p, 4, 2, x, e, sliced, false), InvalidInput);
 }
