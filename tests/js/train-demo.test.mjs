@@ -129,6 +129,7 @@ test('demo: Train view (DW4 data, live loss curve, responsive page, compare and 
     await page.click('#train-compare');
     await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 3, null, { timeout: 120_000 });
     const shipped = await page.evaluate(() => window.__enfDemo.train.compare);
+    await page.locator('#train-view').screenshot({ path: join(artifacts, 'demo-train-shipped.png') });
     assert.equal(shipped.imported, true);
     assert.ok(shipped.jsdEnergies < cmp.jsdEnergies, `shipped model's energy JSD ${shipped.jsdEnergies} vs ${cmp.jsdEnergies} after 3 epochs`);
     console.log(`# energy JSD against validation data: shipped DW4 model ${shipped.jsdEnergies.toFixed(4)}, 3-epoch model ${cmp.jsdEnergies.toFixed(4)}; ESS ${shipped.ess.toFixed(1)} vs ${cmp.ess.toFixed(1)} of ${shipped.count}`);
