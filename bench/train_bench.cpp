@@ -5,7 +5,7 @@
 //
 // usage: enf_train_bench [--system dw4|lj13|all] [--seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
 //          [--epochs E] [--n-train N] [--rk4-steps K] [--kinetic L] [--jacobian L] [--lr LR] [--batch B] [--eval-every E]
-//          [--val-subset N] [--save PATH] [--init PATH] [--keep-tapes 0|1] [--chunk C] [--threads T] [--quick]
+//          [--val-subset N] [--save PATH] [--init PATH] [--evaluate CHECKPOINT] [--keep-tapes 0|1] [--chunk C] [--threads T] [--quick]
 // With --save, the best checkpoint so far is written each time the validation NLL improves, so a
 // long run can be stopped at any point (the final write adds the test NLL to the metadata).
 // Data: make_dataset(system, n_train, 1000, 1000, seed): train chain seed S, validation S + 1,
@@ -48,7 +48,7 @@ struct Args {
   int batch = 100;
   int eval_every = 10;
   int val_subset = 200;
-  std::string save, init;
+  std::string save, init, evaluate;
   int chunk = 0;        // samples per pass through the training graph (0: NllOptions' automatic choice)
   int threads = 1;      // threads over the slices (results do not depend on it)
   int keep_tapes = 1;   // the batch goes through in slices, so every slice's tapes fit
@@ -84,6 +84,20 @@ void save_model(const enf::ParticleModel& model, const std::map<std::string, std
   std::rename(tmp.c_str(), path.c_str());
 }
 
+// The data and training settings of a run, as model metadata.
+std::map<std::string, std::string> settings_meta(const enf::train::ParticleSystem& sys, const Args& a, int n_train) {
+  return {{"system", sys.name},
+          {"data_seed", std::to_string(a.seed)},
+          {"data", "make_dataset(" + sys.name + ", " + std::to_string(n_train) + ", 1000, 1000, seed)"},
+          {"train_seed", std::to_string(a.seed)},
+          {"n_train", std::to_string(n_train)},
+          {"lr", fmt(a.lr, 6)},
+          {"batch", std::to_string(a.batch)},
+          {"train_solver", "rk4 (3/8 rule), " + std::to_string(a.rk4_steps) + " steps"},
+          {"regularisers", "kinetic " + fmt(a.kinetic, 6) + ", jacobian " + fmt(a.jacobian, 6)},
+          {"eval_solver", "dopri5 rtol=atol=1e-5, exact trace"}};
+}
+
 void run(const enf::train::ParticleSystem& sys, const Args& a) {
   const bool dw4 = sys.name == "dw4";
   const int n_train = a.n_train > 0 ? a.n_train : (dw4 ? 1000 : 100);
@@ -92,6 +106,29 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   const double data_s = seconds_since(t_data);
   std::fprintf(stderr, "[%s] data: %d train / 1000 val / 1000 test in %.1f s (seed %llu)\n", sys.name.c_str(), n_train,
                data_s, static_cast<unsigned long long>(a.seed));
+  if (!a.evaluate.empty()) {
+    // A checkpoint written during training (or any saved model of this system): its test NLL on
+    // all 1,000 test samples and on the first 200, added to its metadata and written to --save.
+    // The data flags (--seed, --n-train) must be the training run's.
+    const enf::SafeTensors file = enf::SafeTensors::load_file(a.evaluate);
+    const enf::ParticleModel model = enf::ParticleModel::load(file);
+    if (model.system() != sys.name) throw enf::InvalidInput(a.evaluate + " holds a " + model.system() + " model, not " + sys.name);
+    const auto te = Clock::now();
+    const double nll = model.mean_nll(data.test, eval_solver(), exact_trace());
+    const double nll200 = model.mean_nll(data.test.topRows(200), eval_solver(), exact_trace());
+    std::map<std::string, std::string> meta = file.metadata();
+    meta.erase("note");
+    // Settings the checkpoint does not record come from this invocation: pass the run's flags.
+    for (const auto& [k, v] : settings_meta(sys, a, n_train)) meta.emplace(k, v);
+    meta["test_nll"] = fmt(nll);
+    meta["test_nll_first200"] = fmt(nll200);
+    meta["test_samples"] = "1000";
+    if (!a.save.empty()) save_model(model, meta, a.save);
+    std::printf("{\"system\": \"%s\", \"checkpoint\": \"%s\", \"test_nll\": %.4f, \"test_nll_first200\": %.4f, \"eval_s\": %.1f}\n",
+                sys.name.c_str(), a.evaluate.c_str(), nll, nll200, seconds_since(te));
+    std::fflush(stdout);
+    return;
+  }
 
   enf::train::TrainConfig cfg;
   cfg.batch = a.batch;
@@ -125,10 +162,11 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
       best = trainer->params();
       if (!a.save.empty()) {
         const enf::ParticleModel m(sys.name, sys.n_particles, sys.dim, best.to_weights());
-        save_model(m, {{"system", sys.name}, {"data_seed", std::to_string(a.seed)},
-                       {"best_epoch", std::to_string(epoch)}, {"val_nll", fmt(best_val)},
-                       {"note", "checkpoint written during training; the test NLL is not measured yet"}},
-                   a.save);
+        std::map<std::string, std::string> meta = settings_meta(sys, a, n_train);
+        meta["best_epoch"] = std::to_string(epoch);
+        meta["val_nll"] = fmt(best_val);
+        meta["note"] = "checkpoint written during training; the test NLL is not measured yet";
+        save_model(m, meta, a.save);
       }
     }
     std::fprintf(stderr, "[%s] epoch %d  step %ld  train loss %.4f  val NLL %.4f (best %.4f @ %d)  %.0f s\n",
@@ -153,23 +191,13 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   const double test_nll = model.mean_nll(test, eval_solver(), exact_trace());
   const double eval_s = seconds_since(te);
   const long steps = trainer->steps();
-  std::map<std::string, std::string> meta{
-      {"system", sys.name},
-      {"data_seed", std::to_string(a.seed)},
-      {"data", "make_dataset(" + sys.name + ", " + std::to_string(n_train) + ", 1000, 1000, seed)"},
-      {"train_seed", std::to_string(a.seed)},
-      {"n_train", std::to_string(n_train)},
-      {"epochs", std::to_string(epoch)},
-      {"best_epoch", std::to_string(best_epoch)},
-      {"steps", std::to_string(steps)},
-      {"lr", fmt(a.lr, 6)},
-      {"batch", std::to_string(a.batch)},
-      {"train_solver", "rk4 (3/8 rule), " + std::to_string(a.rk4_steps) + " steps"},
-      {"regularisers", "kinetic " + fmt(a.kinetic, 6) + ", jacobian " + fmt(a.jacobian, 6)},
-      {"eval_solver", "dopri5 rtol=atol=1e-5, exact trace"},
-      {"val_nll", fmt(best_val)},
-      {"test_nll", fmt(test_nll)},
-      {"test_samples", std::to_string(test.rows())}};
+  std::map<std::string, std::string> meta = settings_meta(sys, a, n_train);
+  meta["epochs"] = std::to_string(epoch);
+  meta["best_epoch"] = std::to_string(best_epoch);
+  meta["steps"] = std::to_string(steps);
+  meta["val_nll"] = fmt(best_val);
+  meta["test_nll"] = fmt(test_nll);
+  meta["test_samples"] = std::to_string(test.rows());
   if (!a.save.empty()) {
     save_model(model, meta, a.save);
     std::fprintf(stderr, "[%s] saved %s\n", sys.name.c_str(), a.save.c_str());
@@ -218,6 +246,7 @@ int main(int argc, char** argv) {
     else if (k == "--val-subset") a.val_subset = std::stoi(next());
     else if (k == "--save") a.save = next();
     else if (k == "--init") a.init = next();
+    else if (k == "--evaluate") a.evaluate = next();
     else if (k == "--keep-tapes") a.keep_tapes = std::stoi(next());
     else if (k == "--chunk") a.chunk = std::stoi(next());
     else if (k == "--threads") a.threads = std::stoi(next());
