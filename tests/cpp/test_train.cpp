@@ -168,6 +168,20 @@ TEST(TrainGraph, GradientMatchesFiniteDifferences) {
   EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
 }
 
+// The same check in 3-D (LJ13's dimension), along a random direction: every formula is shared
+// with 2-D, but the shapes (and the prior's (N - 1) D) are not.
+TEST(TrainGraph, GradientMatchesFiniteDifferences3d) {
+  const EgnnParams p = tiny_params(2, 6, 31, 100.0f);
+  const int N = 5, D = 3;
+  const Eigen::MatrixXd x = centre(randn(3, N * D, 32, 1.0), D), e = rademacher(3, N * D, 33);
+  const NllOptions o{3, true};
+  const NllResult r = particle_nll(p, N, D, x, e, o, true);
+  auto loss = [&](const EgnnParams& q) { return particle_nll(q, N, D, x, e, o, false).loss; };
+  const auto [dot, fd] = directional_derivative(p, r.grads, loss, 34);
+  EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
+  EXPECT_GT(std::abs(fd), 1e-3);
+}
+
 // The optional regularisers (kinetic energy, Jacobian Frobenius estimate) are differentiated too.
 TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
   const EgnnParams p = tiny_params(2, 6, 23, 100.0f);
