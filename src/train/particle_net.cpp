@@ -299,67 +299,13 @@ std::pair<Mat, Mat> particle_velocity(const EgnnParams& p, int N, int D, double 
   return {to_rows(T.value(out.v), B, N, D), to_rows(T.value(out.t), B, N, D)};
 }
 
-NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Mat& probes, const NllOptions& o,
+namespace {
+
+// The loss and gradient of one batch in a single pass through the graph (particle_nll has checked
+// the arguments).
+NllResult nll_one_pass(const EgnnParams& p, int N, int D, const Mat& x, const Mat& probes, const NllOptions& o,
                        bool want_grad) {
-  check_batch(p, N, D, x, probes);
-  if (o.steps < 1 || o.steps > 10000) throw InvalidInput("the number of RK4 steps must be between 1 and 10000");
-  if (!(o.kinetic >= 0) || !(o.jacobian >= 0) || !std::isfinite(o.kinetic) || !std::isfinite(o.jacobian))
-    throw InvalidInput("the regulariser weights must be finite and >= 0");
-  if (o.chunk < 0) throw InvalidInput("the chunk size must be >= 0 (0: chosen from the number of particles)");
   const int B = static_cast<int>(x.rows());
-  const int chunk = o.chunk > 0 ? o.chunk : std::max(1, kChunkEdges / std::max(1, N * (N - 1)));
-  if (o.threads < 1 || o.threads > 1024) throw InvalidInput("the number of training threads must be between 1 and 1024");
-  if (B > chunk) {
-    NllOptions one = o;
-    one.chunk = B;  // each slice in one pass
-    one.threads = 1;
-    const int slices = (B + chunk - 1) / chunk;
-    std::vector<NllResult> parts(slices);
-    auto run = [&](int s) {
-      const int b0 = s * chunk, n = std::min(chunk, B - b0);
-      parts[s] = particle_nll(p, N, D, x.middleRows(b0, n), probes.middleRows(b0, n), one, want_grad);
-    };
-#ifdef __EMSCRIPTEN__
-    for (int s = 0; s < slices; ++s) run(s);
-#else
-    const int T = std::min(o.threads, slices);
-    std::vector<std::exception_ptr> errors(T);
-    std::vector<std::thread> pool;
-    for (int t = 1; t < T; ++t)
-      pool.emplace_back([&, t] {
-        try {
-          for (int s = t; s < slices; s += T) run(s);
-        } catch (...) {
-          errors[t] = std::current_exception();
-        }
-      });
-    try {
-      for (int s = 0; s < slices; s += T) run(s);
-    } catch (...) {
-      errors[0] = std::current_exception();
-    }
-    for (std::thread& th : pool) th.join();
-    for (const std::exception_ptr& e : errors)
-      if (e) std::rethrow_exception(e);
-#endif
-    NllResult res;
-    res.log_p.resize(B);
-    for (int s = 0; s < slices; ++s) {
-      const int b0 = s * chunk, n = std::min(chunk, B - b0);
-      const NllResult& part = parts[s];
-      const double w = static_cast<double>(n) / B;  // the slice's share of the batch mean
-      res.loss += w * part.loss;
-      res.regulariser += w * part.regulariser;
-      res.log_p.segment(b0, n) = part.log_p;
-      if (!want_grad) continue;
-      if (res.grads.empty()) {
-        for (const Mat& gr : part.grads) res.grads.push_back(w * gr);
-      } else {
-        for (size_t i = 0; i < res.grads.size(); ++i) res.grads[i] += w * part.grads[i];
-      }
-    }
-    return res;
-  }
   const Graph g = make_graph(B, N);
   const Mat eps = to_columns(probes, N, D);
   const double h = 1.0 / o.steps;
@@ -426,6 +372,71 @@ NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Ma
     for (size_t i = 0; i < P.size(); ++i)
       if (T.grad(P[i]).size()) res.grads[i] += T.grad(P[i]);
     gy = T.grad(y).size() ? T.grad(y) : Mat::Zero(gy.rows(), gy.cols());
+  }
+  return res;
+}
+
+}  // namespace
+
+NllResult particle_nll(const EgnnParams& p, int N, int D, const Mat& x, const Mat& probes, const NllOptions& o,
+                       bool want_grad) {
+  check_batch(p, N, D, x, probes);
+  if (o.steps < 1 || o.steps > 10000) throw InvalidInput("the number of RK4 steps must be between 1 and 10000");
+  if (!(o.kinetic >= 0) || !(o.jacobian >= 0) || !std::isfinite(o.kinetic) || !std::isfinite(o.jacobian))
+    throw InvalidInput("the regulariser weights must be finite and >= 0");
+  if (o.chunk < 0) throw InvalidInput("the chunk size must be >= 0 (0: chosen from the number of particles)");
+  if (o.threads < 1 || o.threads > 1024) throw InvalidInput("the number of training threads must be between 1 and 1024");
+  const int B = static_cast<int>(x.rows());
+  const int chunk = o.chunk > 0 ? o.chunk : std::max(1, kChunkEdges / std::max(1, N * (N - 1)));
+  if (B <= chunk) return nll_one_pass(p, N, D, x, probes, o, want_grad);
+
+  // Slices of the batch, each in one pass; the loss is a mean over samples, so the slices' results
+  // weighted by their share of the batch add up to the whole batch's.
+  const int slices = (B + chunk - 1) / chunk;
+  auto first = [&](int s) { return s * chunk; };
+  auto size = [&](int s) { return std::min(chunk, B - s * chunk); };
+  std::vector<NllResult> parts(slices);
+  auto run = [&](int s) {
+    parts[s] = nll_one_pass(p, N, D, x.middleRows(first(s), size(s)), probes.middleRows(first(s), size(s)), o, want_grad);
+  };
+#ifdef __EMSCRIPTEN__
+  for (int s = 0; s < slices; ++s) run(s);
+#else
+  const int T = std::min(o.threads, slices);
+  std::vector<std::exception_ptr> errors(T);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < T; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        for (int s = t; s < slices; s += T) run(s);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  try {
+    for (int s = 0; s < slices; s += T) run(s);
+  } catch (...) {
+    errors[0] = std::current_exception();
+  }
+  for (std::thread& th : pool) th.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+#endif
+  // Summed in slice order, whatever the thread count.
+  NllResult res;
+  res.log_p.resize(B);
+  for (int s = 0; s < slices; ++s) {
+    const NllResult& part = parts[s];
+    const double w = static_cast<double>(size(s)) / B;
+    res.loss += w * part.loss;
+    res.regulariser += w * part.regulariser;
+    res.log_p.segment(first(s), size(s)) = part.log_p;
+    if (!want_grad) continue;
+    if (res.grads.empty()) {
+      for (const Mat& gr : part.grads) res.grads.push_back(w * gr);
+    } else {
+      for (size_t i = 0; i < res.grads.size(); ++i) res.grads[i] += w * part.grads[i];
+    }
   }
   return res;
 }
