@@ -92,8 +92,8 @@ struct SystemSpec {
   double r_max = std::numeric_limits<double>::infinity();  // where a tabulated energy ends
 };
 
-// spec: { name, particles, dim, comSpring, table (Float64Array or null), rMin, rMax }; 'dw4' and
-// 'lj13' without a table are the built-in systems.
+// spec: { name, particles, dim, comSpring, table (Float64Array or null), rMin, rMax }; 'dw4',
+// 'lj13' and 'lj13-paper' without a table are the built-in systems.
 SystemSpec system_from(const val& spec) {
   if (!present(spec) || spec.typeOf().as<std::string>() != "object") throw enf::InvalidInput("the system must be an object");
   const val name_v = spec["name"];
@@ -102,9 +102,7 @@ SystemSpec system_from(const val& spec) {
   const val table_v = spec["table"];
   SystemSpec out;
   if (!present(table_v)) {
-    if (name == "dw4") out.system = enf::train::dw4();
-    else if (name == "lj13") out.system = enf::train::lj13();
-    else throw enf::InvalidInput("unknown system '" + name + "': use 'dw4', 'lj13' or give a pair energy");
+    out.system = enf::train::builtin_system(name);
     return out;
   }
   const int n = to_int(number_field(spec, "particles", NAN), "particles", 2, 1000);

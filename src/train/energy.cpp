@@ -19,6 +19,16 @@ double lj_pair(double d) {
 
 ParticleSystem dw4() { return ParticleSystem{"dw4", 4, 2, dw4_pair, 0.0}; }
 ParticleSystem lj13() { return ParticleSystem{"lj13", 13, 3, lj_pair, 1.0}; }
+ParticleSystem lj13_paper() {
+  return ParticleSystem{"lj13-paper", 13, 3, [](double d) { return 2.0 * lj_pair(d); }, 1.0};
+}
+
+ParticleSystem builtin_system(const std::string& name) {
+  if (name == "dw4") return dw4();
+  if (name == "lj13") return lj13();
+  if (name == "lj13-paper") return lj13_paper();
+  throw InvalidInput("unknown system '" + name + "': the built-in systems are 'dw4', 'lj13' and 'lj13-paper'");
+}
 
 ParticleSystem custom_system(const std::string& name, int n, int dim, std::function<double(double)> pair,
                              double com_spring) {

@@ -134,7 +134,7 @@ test('export -> import: the loaded flow samples and scores bit-identically; trai
 });
 
 test('bad input is rejected with errors that say what to fix', async () => {
-  await rejects(createTrainer({ system: 'dw5' }), InvalidInputError, /unknown system 'dw5'.*'dw4', 'lj13'/);
+  await rejects(createTrainer({ system: 'dw5' }), InvalidInputError, /unknown system 'dw5'.*'dw4', 'lj13', 'lj13-paper'/);
   await rejects(createTrainer(), InvalidInputError, /options object|system/);
   await rejects(createTrainer({ system: 'dw4', data: { train: [] } }), InvalidInputError, /training set has no samples/);
   await rejects(
@@ -251,6 +251,34 @@ test('a crashed worker rejects the call in flight and every later call; an abort
   } finally {
     trainer.dispose();
   }
+});
+
+test("'lj13-paper': the published data's LJ13 (pairs counted twice) is a bound cluster, 'lj13' a fluid", async () => {
+  // Equilibrium mean energies (native chains): about -43 for lj13-paper, +0.9 for lj13 (sd ~7).
+  const paper = await createTrainer({ system: 'lj13-paper', nTrain: 10, nVal: 20, seed: 5, batch: 5 });
+  const spec = await createTrainer({ system: 'lj13', nTrain: 10, nVal: 20, seed: 5, batch: 5 });
+  try {
+    assert.deepEqual(paper.system, { name: 'lj13-paper', particles: 13, dim: 3 });
+    const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+    const ePaper = mean(paper.data.valEnergies), eSpec = mean(spec.data.valEnergies);
+    assert.ok(ePaper < -35 && ePaper > -50, `lj13-paper validation mean energy ${ePaper}`);
+    assert.ok(eSpec > -8 && eSpec < 10, `lj13 validation mean energy ${eSpec}`);
+    // The same configurations: lj13-paper's energy is lj13's plus the pair sum once more, so the
+    // difference is the pair sum, negative for a bound cluster.
+    const [a] = await paper.energy([paper.data.val.slice(0, 39)]);
+    const [b] = await spec.energy([paper.data.val.slice(0, 39)]);
+    assert.ok(a < b, `${a} vs ${b}`);
+    assert.ok(Number.isFinite((await paper.step()).loss));
+  } finally {
+    paper.dispose();
+    spec.dispose();
+  }
+  await rejects(createTrainer({ system: 'toString' }), InvalidInputError, /unknown system 'toString'/);
+  await rejects(
+    createTrainer({ system: { name: 'lj13-paper', particles: 3, dim: 2, pairEnergy: (r) => r } }),
+    InvalidInputError,
+    /other than the built-in/,
+  );
 });
 
 test('LJ13 and a custom pair energy train; energies and the effective sample size', async () => {

@@ -10,7 +10,7 @@ export interface SystemWire {
   particles: number;
   dim: number;
   comSpring: number;
-  /** E(r) on a uniform grid over [rMin, rMax] (null for 'dw4' and 'lj13'). */
+  /** E(r) on a uniform grid over [rMin, rMax] (null for the built-in systems). */
   table: Float64Array | null;
   rMin: number;
   rMax: number;

@@ -27,20 +27,24 @@ import type {
 const BUILT_IN: Record<string, { particles: number; dim: number; nTrain: number }> = {
   dw4: { particles: 4, dim: 2, nTrain: 1000 },
   lj13: { particles: 13, dim: 3, nTrain: 100 },
+  // LJ13 as in the published data files (each pair's term counted twice): the system of the
+  // paper's Table 1. See weights/lj13-paper.md.
+  'lj13-paper': { particles: 13, dim: 3, nTrain: 100 },
 };
+const BUILT_IN_NAMES = "'dw4', 'lj13', 'lj13-paper'";
 
 /** The system as the worker takes it; a pair energy is tabulated here, on the calling thread. */
 export function systemWire(system: TrainerOptions['system']): SystemWire {
   if (typeof system === 'string') {
-    const b = BUILT_IN[system];
+    const b = Object.hasOwn(BUILT_IN, system) ? BUILT_IN[system] : undefined;
     if (!b)
       throw new InvalidInputError(
-        `unknown system '${system}': use 'dw4', 'lj13' or { particles, dim, pairEnergy: (r) => number }`,
+        `unknown system '${system}': use ${BUILT_IN_NAMES} or { particles, dim, pairEnergy: (r) => number }`,
       );
     return { name: system, particles: b.particles, dim: b.dim, comSpring: 0, table: null, rMin: 0, rMax: 0 };
   }
   if (!system || typeof system !== 'object')
-    throw new InvalidInputError("system must be 'dw4', 'lj13' or { particles, dim, pairEnergy: (r) => number }");
+    throw new InvalidInputError(`system must be ${BUILT_IN_NAMES} or { particles, dim, pairEnergy: (r) => number }`);
   const s = system as PairEnergySystem;
   if (typeof s.pairEnergy !== 'function')
     throw new InvalidInputError('a custom system needs pairEnergy: a function of the distance r returning the energy');
@@ -54,8 +58,8 @@ export function systemWire(system: TrainerOptions['system']): SystemWire {
   if (!(rMin >= 0 && rMax > rMin)) throw new InvalidInputError(`system.range needs 0 <= rMin < rMax, got [${rMin}, ${rMax}]`);
   const points = integer('system.points', s.points, 16, 1_000_000, 4001);
   const name = s.name ?? 'custom';
-  if (typeof name !== 'string' || name === 'dw4' || name === 'lj13')
-    throw new InvalidInputError("system.name must be a string other than 'dw4' and 'lj13'");
+  if (typeof name !== 'string' || Object.hasOwn(BUILT_IN, name))
+    throw new InvalidInputError(`system.name must be a string other than the built-in ${BUILT_IN_NAMES}`);
   const table = new Float64Array(points);
   for (let k = 0; k < points; ++k) {
     const r = rMin + ((rMax - rMin) * k) / (points - 1);
@@ -490,7 +494,7 @@ export class Trainer {
 /** createTrainer() for a platform (index.ts, node.ts). */
 export async function createTrainerWith(platform: Platform, options: TrainerOptions): Promise<Trainer> {
   const o = options ?? ({} as TrainerOptions);
-  if (!o || typeof o !== 'object') throw new InvalidInputError("createTrainer takes an options object: { system: 'dw4' | 'lj13' | {...} }");
+  if (!o || typeof o !== 'object') throw new InvalidInputError("createTrainer takes an options object: { system: 'dw4' | 'lj13' | 'lj13-paper' | {...} }");
   const wire = systemWire(o.system);
   const size = wire.particles * wire.dim;
   const def = BUILT_IN[wire.name]?.nTrain ?? 1000;

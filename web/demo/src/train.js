@@ -10,6 +10,7 @@ const DEFAULTS = {
   // LJ13's graph is 13x larger per sample: small batches, and a validation set that takes seconds, not minutes.
   lj13: { nTrain: 100, nVal: 50, batch: 10, epochs: 1, count: 60, trace: 'hutchinson' },
 };
+DEFAULTS['lj13-paper'] = DEFAULTS.lj13;
 const COLORS = { samples: '#e8702a', data: '#3b8fd9' };
 
 function pairDistances(flat, n, d) {
