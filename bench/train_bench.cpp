@@ -3,15 +3,16 @@
 // Hutchinson probes), keeps the weights with the best validation NLL and prints one JSON line per
 // system: test NLL (exact trace, float32 inference path, dopri5), wall time, ms per training step.
 //
-// usage: enf_train_bench [--system dw4|lj13|all] [--seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
+// usage: enf_train_bench [--system dw4|lj13|lj13-paper|all] [--seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
 //          [--epochs E] [--n-train N] [--rk4-steps K] [--kinetic L] [--jacobian L] [--lr LR] [--batch B] [--eval-every E]
-//          [--val-subset N] [--save PATH] [--init PATH] [--evaluate CHECKPOINT] [--keep-tapes 0|1] [--chunk C] [--threads T] [--quick]
+//          [--val-subset N] [--save PATH] [--init PATH] [--evaluate CHECKPOINT] [--reweight CHECKPOINT [--samples N]] [--keep-tapes 0|1] [--chunk C] [--threads T] [--quick]
 // With --save, the best checkpoint so far is written each time the validation NLL improves, so a
 // long run can be stopped at any point (the final write adds the test NLL to the metadata).
 // Data: make_dataset(system, n_train, 1000, 1000, seed): train chain seed S, validation S + 1,
 // test S + 2 (default S = 2026). Progress goes to stderr, results to stdout.
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -48,7 +49,8 @@ struct Args {
   int batch = 100;
   int eval_every = 10;
   int val_subset = 200;
-  std::string save, init, evaluate;
+  std::string save, init, evaluate, reweight;
+  int samples = 1000;  // model samples for --reweight
   int chunk = 0;        // samples per pass through the training graph (0: NllOptions' automatic choice)
   int threads = 1;      // threads over the slices (results do not depend on it)
   int keep_tapes = 1;   // the batch goes through in slices, so every slice's tapes fit
@@ -98,6 +100,54 @@ std::map<std::string, std::string> settings_meta(const enf::train::ParticleSyste
           {"eval_solver", "dopri5 rtol=atol=1e-5, exact trace"}};
 }
 
+// Boltzmann reweighting of a saved model's samples x ~ q against the target exp(-E):
+// log w = -E(x) - log q(x) gives the importance-sampling estimate of log Z (and the effective
+// sample size), and E_q[log w] = log Z - KL(q || p) <= log Z. With the test data's mean energy this
+// bounds the data's entropy H(p) = <E>_p + log Z from below: H(p) >= <E>_p + E_q[log w]. Since any
+// model's test NLL is H(p) + KL(p || model) >= H(p), that bound is a floor no model can beat on
+// this data (up to the sampling errors printed with it).
+void reweight(const enf::train::ParticleSystem& sys, const enf::train::Dataset& data, const Args& a) {
+  const enf::ParticleModel model = enf::ParticleModel::load(enf::SafeTensors::load_file(a.reweight));
+  if (model.system() != sys.name) throw enf::InvalidInput(a.reweight + " holds a " + model.system() + " model, not " + sys.name);
+  if (a.samples < 2) throw enf::InvalidInput("--samples needs at least 2");
+  const auto t0 = Clock::now();
+  auto mean_sd = [](const std::vector<double>& v) {
+    double m = 0, q = 0;
+    for (double x : v) m += x;
+    m /= v.size();
+    for (double x : v) q += (x - m) * (x - m);
+    return std::pair<double, double>{m, std::sqrt(q / (v.size() - 1))};
+  };
+  std::vector<double> e_test;
+  for (Eigen::Index i = 0; i < data.test.rows(); ++i) e_test.push_back(sys.energy(data.test.row(i).transpose()));
+  const Eigen::MatrixXd xs = model.sample(a.samples, a.seed + 100, eval_solver());
+  std::vector<double> log_w, e_model;
+  for (int i = 0; i < a.samples; ++i) {
+    const Eigen::VectorXd x = xs.row(i).transpose();
+    const double e = sys.energy(x);
+    e_model.push_back(e);
+    log_w.push_back(-e - model.log_likelihood(x, eval_solver(), exact_trace()).log_likelihood);
+  }
+  const double top = *std::max_element(log_w.begin(), log_w.end());
+  double s1 = 0, s2 = 0;
+  for (double v : log_w) {
+    s1 += std::exp(v - top);
+    s2 += std::exp(2 * (v - top));
+  }
+  const double log_z = top + std::log(s1 / a.samples);
+  const auto [et, et_sd] = mean_sd(e_test);
+  const auto [em, em_sd] = mean_sd(e_model);
+  const auto [lw, lw_sd] = mean_sd(log_w);
+  const double bound_se = std::sqrt(et_sd * et_sd / e_test.size() + lw_sd * lw_sd / log_w.size());
+  std::printf(
+      "{\"system\": \"%s\", \"checkpoint\": \"%s\", \"samples\": %d, \"ess\": %.1f, \"log_z_is\": %.4f, "
+      "\"mean_log_w\": %.4f, \"mean_energy_test\": %.4f, \"mean_energy_model\": %.4f, "
+      "\"entropy_lower_bound\": %.4f, \"entropy_lower_bound_se\": %.4f, \"entropy_is\": %.4f, \"seconds\": %.1f}\n",
+      sys.name.c_str(), a.reweight.c_str(), a.samples, s1 * s1 / s2, log_z, lw, et, em, et + lw, bound_se, et + log_z,
+      seconds_since(t0));
+  std::fflush(stdout);
+}
+
 void run(const enf::train::ParticleSystem& sys, const Args& a) {
   const bool dw4 = sys.name == "dw4";
   const int n_train = a.n_train > 0 ? a.n_train : (dw4 ? 1000 : 100);
@@ -106,6 +156,10 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   const double data_s = seconds_since(t_data);
   std::fprintf(stderr, "[%s] data: %d train / 1000 val / 1000 test in %.1f s (seed %llu)\n", sys.name.c_str(), n_train,
                data_s, static_cast<unsigned long long>(a.seed));
+  if (!a.reweight.empty()) {
+    reweight(sys, data, a);
+    return;
+  }
   if (!a.evaluate.empty()) {
     // A checkpoint written during training (or any saved model of this system): its test NLL on
     // all 1,000 test samples and on the first 200, added to its metadata and written to --save.
@@ -247,6 +301,8 @@ int main(int argc, char** argv) {
     else if (k == "--save") a.save = next();
     else if (k == "--init") a.init = next();
     else if (k == "--evaluate") a.evaluate = next();
+    else if (k == "--reweight") a.reweight = next();
+    else if (k == "--samples") a.samples = std::stoi(next());
     else if (k == "--keep-tapes") a.keep_tapes = std::stoi(next());
     else if (k == "--chunk") a.chunk = std::stoi(next());
     else if (k == "--threads") a.threads = std::stoi(next());
@@ -261,11 +317,11 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    if (a.system == "dw4" || a.system == "all") run(enf::train::dw4(), a);
-    if (a.system == "lj13" || a.system == "all") run(enf::train::lj13(), a);
-    if (a.system != "dw4" && a.system != "lj13" && a.system != "all") {
-      std::fprintf(stderr, "--system must be dw4, lj13 or all\n");
-      return 2;
+    if (a.system == "all") {
+      run(enf::train::dw4(), a);
+      run(enf::train::lj13(), a);
+    } else {
+      run(enf::train::builtin_system(a.system), a);
     }
   } catch (const enf::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
