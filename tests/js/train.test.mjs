@@ -329,4 +329,7 @@ test('LJ13 and a custom pair energy train; energies and the effective sample siz
   const one = effectiveSampleSize([0, -1000, -1000]);
   assert.ok(Math.abs(one.ess - 1) < 1e-9);
   assert.ok(Math.abs(one.weights.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+  // log mean w, stable far from 0: weights 1 and 3 times e^-800 average 2 e^-800.
+  assert.ok(Math.abs(effectiveSampleSize([-800, -800 + Math.log(3)]).logMeanWeight - (Math.log(2) - 800)) < 1e-12);
+  assert.equal(effectiveSampleSize([-Infinity, -Infinity]).logMeanWeight, -Infinity);
 });

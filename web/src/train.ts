@@ -123,13 +123,22 @@ function describeSystem(s: SystemWire): string {
   return `system '${s.name}' (${s.particles} particles x ${s.dim} dimensions)`;
 }
 
-/** Log-weights' normalised importance weights and Kish's effective sample size (sum w)^2 / sum w^2. */
-export function effectiveSampleSize(logWeights: ArrayLike<number>): { ess: number; fraction: number; weights: Float64Array } {
+/**
+ * Log-weights' normalised importance weights, Kish's effective sample size (sum w)^2 / sum w^2,
+ * and log(mean w): with log w = -E(x) - log q(x) for x ~ q, the importance-sampling estimate of
+ * log Z, the log normaliser of exp(-E).
+ */
+export function effectiveSampleSize(logWeights: ArrayLike<number>): {
+  ess: number;
+  fraction: number;
+  weights: Float64Array;
+  logMeanWeight: number;
+} {
   const n = logWeights.length;
   const weights = new Float64Array(n);
   let max = -Infinity;
   for (let i = 0; i < n; ++i) if (logWeights[i] > max) max = logWeights[i];
-  if (n === 0 || !Number.isFinite(max)) return { ess: 0, fraction: 0, weights };
+  if (n === 0 || !Number.isFinite(max)) return { ess: 0, fraction: 0, weights, logMeanWeight: n === 0 ? NaN : max };
   let sum = 0;
   for (let i = 0; i < n; ++i) sum += weights[i] = Number.isNaN(logWeights[i]) ? 0 : Math.exp(logWeights[i] - max);
   let sq = 0;
@@ -138,7 +147,7 @@ export function effectiveSampleSize(logWeights: ArrayLike<number>): { ess: numbe
     sq += weights[i] * weights[i];
   }
   const ess = 1 / sq;
-  return { ess, fraction: ess / n, weights };
+  return { ess, fraction: ess / n, weights, logMeanWeight: max + Math.log(sum / n) };
 }
 
 /** The worker behind a trainer and its flows: one pool of one worker, cancellation-aware. */

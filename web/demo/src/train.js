@@ -320,16 +320,21 @@ export function setupTrain({ state }) {
         }
         // Boltzmann reweighting of the model's samples toward exp(-E).
         const logW = logp.map((lp, k) => -energies[k] - lp);
-        const { ess, fraction, weights } = effectiveSampleSize(logW);
+        const { ess, fraction, weights, logMeanWeight } = effectiveSampleSize(logW);
         let meanW = 0;
         weights.forEach((w, k) => (meanW += Number.isFinite(energies[k]) ? w * energies[k] : 0));
         const mean = (v) => Array.from(v).reduce((a, b) => a + b, 0) / v.length;
         const finiteE = Array.from(energies).filter(Number.isFinite);
-        ts.compare = { count, ess, fraction, jsdDistances: h.jsd, jsdEnergies: he.jsd, meanLogp: mean(logp), imported: !!flow };
+        // The data's entropy H = <E>_data + log Z is the floor of any model's NLL on them:
+        // E_q[log w] <= log Z bounds it from below, log(mean w) estimates log Z.
+        const entropyBound = mean(dataE) + mean(logW);
+        const entropyIS = mean(dataE) + logMeanWeight;
+        ts.compare = { count, ess, fraction, jsdDistances: h.jsd, jsdEnergies: he.jsd, meanLogp: mean(logp), imported: !!flow, entropyBound, entropyIS };
         out.unshift(
           `<table class="result train-summary"><tr><td>effective sample size</td><td id="train-ess">${fmt(ess, 1)} of ${count} (${fmt(100 * fraction, 1)} %)</td></tr>` +
             `<tr><td>mean energy: data / model / reweighted</td><td>${fmt(mean(dataE))} / ${fmt(mean(finiteE))} / ${fmt(meanW)}</td></tr>` +
             `<tr><td>mean log p(x) of the samples</td><td>${fmt(mean(logp))} nats</td></tr>` +
+            `<tr><td title="H = &lt;E&gt; + log Z, the lowest NLL any model can reach on these data">entropy of the data: bound / estimate</td><td id="train-entropy">&ge; ${fmt(entropyBound)} / &asymp; ${fmt(entropyIS)} nats</td></tr>` +
             `<tr><td>Jensen-Shannon divergence: distances / energies</td><td>${fmt(h.jsd, 4)} / ${fmt(he.jsd, 4)} nats</td></tr></table>`,
         );
         say(`Compared ${count} samples of the ${flow ? 'imported flow' : 'trained model'} with ${data.length / (n * d)} validation samples; log w = -E(x) - log p(x).`);
