@@ -118,6 +118,7 @@ function download(name, bytes) {
 const PRETRAINED = {
   dw4: new URL('../../../weights/dw4.safetensors', import.meta.url),
   lj13: new URL('../../../weights/lj13.safetensors', import.meta.url),
+  'lj13-paper': new URL('../../../weights/lj13-paper.safetensors', import.meta.url),
 };
 
 /** Wires the view; `state` is the page's test hook (window.__enfDemo). */
