@@ -35,7 +35,7 @@ ParticleSystem lj13();  // 13 particles in 3-D, com_spring 1
 // LJ13 as in the published benchmark data (Koehler et al. 2020, whose files the E-NF paper's Table 1
 // uses): each pair's Lennard-Jones term counted twice (a sum over ordered pairs without the 1/2),
 // the spring unchanged. Those files' mean energy under this function (-43.1) is what its
-// equilibrium at temperature 1 gives (-42.8 with our sampler); under lj13() it is +0.9. That is a
+// equilibrium at temperature 1 gives (-43.2, our test chain); under lj13() it is +0.9. That is a
 // fluid with an entropy of at least 39 nats, so the paper's ~31 nats refer to this system.
 ParticleSystem lj13_paper();
 // "dw4", "lj13" or "lj13-paper"; anything else throws InvalidInput naming the choices.

@@ -31,7 +31,9 @@ const BUILT_IN: Record<string, { particles: number; dim: number; nTrain: number 
   // paper's Table 1. See weights/lj13-paper.md.
   'lj13-paper': { particles: 13, dim: 3, nTrain: 100 },
 };
-const BUILT_IN_NAMES = "'dw4', 'lj13', 'lj13-paper'";
+const BUILT_IN_NAMES = Object.keys(BUILT_IN)
+  .map((k) => `'${k}'`)
+  .join(', ');
 
 /** The system as the worker takes it; a pair energy is tabulated here, on the calling thread. */
 export function systemWire(system: TrainerOptions['system']): SystemWire {
