@@ -3,6 +3,7 @@
 // tolerances). Properties: a check either throws InvalidInput or returns a value in its range
 // that equals the input; a molecule built from accepted elements and positions can be validated,
 // written and bonded without any other error.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -49,10 +50,23 @@ void options(FuzzedDataProvider& in) {
   const double a = any_double(in), b = any_double(in), c = any_double(in), d = any_double(in), e = any_double(in);
   std::vector<double> rotation;
   for (int k = in.ConsumeIntegralInRange<int>(0, 10); k > 0; --k) rotation.push_back(any_double(in));
+  std::vector<double> permutation;
+  for (int k = in.ConsumeIntegralInRange<int>(0, 6); k > 0; --k)
+    permutation.push_back(in.ConsumeBool() ? in.ConsumeIntegralInRange<int>(-1, 6) : any_double(in));
   const int max_atoms = in.ConsumeIntegralInRange<int>(1, enf::kQm9MaxAtoms);
   try {
-    const auto o = enf::api::sample_options(a, b, c, d, rotation, max_atoms);
+    const auto o = enf::api::sample_options(a, b, c, d, rotation, permutation, max_atoms);
     FUZZ_CHECK(o.atoms >= 0 && o.atoms <= max_atoms && o.solver.rtol > 0 && o.solver.rtol < 1);
+    FUZZ_CHECK(o.latent.permutation.size() == permutation.size());
+    for (int p : o.latent.permutation) FUZZ_CHECK(p >= 0 && p < max_atoms);
+    // The transform either applies to a latent of that many atoms or says why not.
+    const int n = std::max<int>(1, static_cast<int>(permutation.size()));
+    try {
+      const enf::flow::StateVector z = enf::flow::StateVector::Ones(n * enf::kQm9Stride);
+      const enf::flow::StateVector t = o.latent.apply(z, n, 3, enf::kQm9Stride);
+      FUZZ_CHECK(t.size() == z.size());
+    } catch (const enf::InvalidInput&) {
+    }
   } catch (const enf::InvalidInput&) {
   }
   const std::string trace = in.ConsumeRandomLengthString(12);

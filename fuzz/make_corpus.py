@@ -134,6 +134,9 @@ def main():
     rev = {"cases": [{"z": [row(9, rng) for _ in range(3)], "x_h": [row(9, rng) for _ in range(3)],
                       "atom_types": [3, 0, 0]}]}
     write("verify", "reverse.json", json.dumps(rev))
+    sampling = {"cases": [{"n_atoms": 3, "seed": 2, "x": [row(3, rng) for _ in range(3)], "atom_types": [3, 0, 0],
+                           "latent_transform": {"rotation": [[0, 0, 1], [0, 1, 0], [-1, 0, 0]], "permutation": [2, 0, 1]}}]}
+    write("verify", "sampling.json", json.dumps(sampling))
 
     # Regression seeds: golden cases whose matrices do not match the atom count (verify indexed
     # them unchecked) and an atomic number beyond int (cast to int unchecked).

@@ -142,12 +142,14 @@ class WasmModel {
   val atom_count_probabilities() const { return typed_copy(model_.atom_count_probabilities()); }
 
   // frames = 0: sample(); frames >= 2: sample_trajectory(), each frame to on_frame(index, t, elements,
-  // positions). rotation: [] or the 9 numbers of the latent rotation (row-major).
-  val sample(double atoms, double seed, double rtol, double atol, val rotation, double frames, val on_frame,
-             val on_step) const {
+  // positions). rotation: [] or the 9 numbers of the latent rotation (row-major); permutation: []
+  // or the latent atom each output atom comes from.
+  val sample(double atoms, double seed, double rtol, double atol, val rotation, val permutation, double frames,
+             val on_frame, val on_step) const {
     return guarded([&] {
-      enf::SampleOptions o = enf::api::sample_options(atoms, seed, rtol, atol, numbers<double>(rotation, "rotation"),
-                                                      model_.max_atoms());
+      enf::SampleOptions o =
+          enf::api::sample_options(atoms, seed, rtol, atol, numbers<double>(rotation, "rotation"),
+                                   numbers<double>(permutation, "permutation"), model_.max_atoms());
       const int n_frames = to_int(frames, "frames", 0, enf::api::kMaxFrames);
       if (present(on_step))
         o.solver.on_step = [&](double t, const enf::ode::Stats& st) {

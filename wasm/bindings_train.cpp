@@ -262,9 +262,15 @@ class WasmParticleModel {
   }
 
   // `count` samples; sample k starts from the latent Rng(seed + k) draws, so it is reproducible alone.
-  val sample(double count, double seed, double rtol, double atol, val on_progress) const {
+  // rotation ([] or dim x dim numbers) and permutation ([] or one index per particle) transform
+  // every latent.
+  val sample(double count, double seed, double rtol, double atol, val rotation, val permutation,
+             val on_progress) const {
     return guarded([&] {
       const int n = to_int(count, "count", 1, 1000000);
+      const enf::flow::LatentTransform latent = enf::api::latent_transform(
+          doubles(rotation, "rotation"), doubles(permutation, "permutation"), m_->n_particles() - 1);
+      latent.validate(m_->n_particles(), m_->dim());
       const uint64_t s0 = to_seed(seed);
       if (static_cast<double>(s0) + n - 1 > 9007199254740992.0) throw enf::InvalidInput("seed + count - 1 must not exceed 2^53");
       enf::ode::Options o;
@@ -276,7 +282,7 @@ class WasmParticleModel {
           if (!on_progress((done + (1 - t)) / n).as<bool>()) throw Cancelled();
         };
       Eigen::MatrixXd x(n, m_->n_particles() * m_->dim());
-      for (; done < n; ++done) x.row(done) = m_->sample(1, s0 + static_cast<uint64_t>(done), o).row(0);
+      for (; done < n; ++done) x.row(done) = m_->sample(1, s0 + static_cast<uint64_t>(done), o, latent).row(0);
       val out = val::object();
       out.set("positions", matrix_out(x));
       return out;

@@ -46,14 +46,23 @@ flow::Trace trace_from_name(std::string_view name) {
   throw InvalidInput("trace must be 'exact' or 'hutchinson'");
 }
 
+flow::LatentTransform latent_transform(std::vector<double> orthogonal, const std::vector<double>& permutation,
+                                       int max_index) {
+  flow::LatentTransform t;
+  t.orthogonal = std::move(orthogonal);
+  t.permutation.reserve(permutation.size());
+  for (double p : permutation) t.permutation.push_back(to_int(p, "a permutation index", 0, max_index));
+  return t;
+}
+
 SampleOptions sample_options(double atoms, double seed, double rtol, double atol, std::vector<double> rotation,
-                             int max_atoms) {
+                             const std::vector<double>& permutation, int max_atoms) {
   SampleOptions o;
   o.atoms = to_int(atoms, "atoms", 0, max_atoms);
   o.seed = to_seed(seed);
   o.solver.rtol = to_tolerance(rtol, "rtol");
   o.solver.atol = to_tolerance(atol, "atol");
-  o.latent_rotation = std::move(rotation);
+  o.latent = latent_transform(std::move(rotation), permutation, max_atoms - 1);
   return o;
 }
 

@@ -182,8 +182,10 @@ double ParticleModel::mean_nll(const Eigen::MatrixXd& samples, const ode::Option
   return sum / static_cast<double>(samples.rows());
 }
 
-Eigen::MatrixXd ParticleModel::sample(int count, uint64_t seed, const ode::Options& solver) const {
+Eigen::MatrixXd ParticleModel::sample(int count, uint64_t seed, const ode::Options& solver,
+                                      const flow::LatentTransform& latent) const {
   if (count < 1 || count > 1000000) throw InvalidInput("count must be between 1 and 1000000");
+  latent.validate(n_, dim_);
   Rng rng(seed);
   Eigen::MatrixXd out(count, n_ * dim_);
   for (int c = 0; c < count; ++c) {
@@ -194,6 +196,7 @@ Eigen::MatrixXd ParticleModel::sample(int count, uint64_t seed, const ode::Optio
       for (int i = 0; i < n_; ++i) mean += z(i * dim_ + k) / n_;
       for (int i = 0; i < n_; ++i) z(i * dim_ + k) -= mean;
     }
+    if (!latent.empty()) z = latent.apply(z, n_, dim_, dim_);
     flow::integrate_reverse(*dynamics_, z, solver);
     out.row(c) = z.transpose();
   }

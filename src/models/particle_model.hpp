@@ -15,6 +15,7 @@
 #include "egnn/egnn.hpp"
 #include "flow/cnf.hpp"
 #include "flow/dynamics.hpp"
+#include "flow/latent_transform.hpp"
 #include "ode/ode.hpp"
 
 namespace enf {
@@ -58,8 +59,10 @@ class ParticleModel {
   // Mean negative log-likelihood over the rows of `samples` (nats).
   double mean_nll(const Eigen::MatrixXd& samples, const ode::Options& solver, const flow::TraceOptions& trace) const;
 
-  // `count` samples (rows), each from the zero-CoM Gaussian latent drawn with Rng(seed) in order.
-  Eigen::MatrixXd sample(int count, uint64_t seed, const ode::Options& solver) const;
+  // `count` samples (rows), each from the zero-CoM Gaussian latent drawn with Rng(seed) in order;
+  // `latent` (a dim x dim orthogonal matrix and/or a particle permutation) transforms each latent.
+  Eigen::MatrixXd sample(int count, uint64_t seed, const ode::Options& solver,
+                         const flow::LatentTransform& latent = {}) const;
 
  private:
   std::string system_;

@@ -338,13 +338,7 @@ SampledMolecule Qm9Model::sample_trajectory(const SampleOptions& o, int frames, 
   Rng rng(o.seed);
   const int atoms = o.atoms == 0 ? draw_atoms(rng) : o.atoms;
   flow::StateVector z = draw_latent(atoms, rng);
-  if (!o.latent_rotation.empty()) {
-    if (o.latent_rotation.size() != 9) throw InvalidInput("latent_rotation must hold 9 numbers (a 3x3 matrix, row-major)");
-    const Eigen::Matrix3d R = Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(o.latent_rotation.data());
-    if (!R.allFinite() || (R.transpose() * R - Eigen::Matrix3d::Identity()).cwiseAbs().maxCoeff() > 1e-6)
-      throw InvalidInput("latent_rotation must be an orthogonal matrix (R^T R = I to 1e-6)");
-    for (int i = 0; i < atoms; ++i) z.segment<3>(i * kQm9Stride) = R * z.segment<3>(i * kQm9Stride);
-  }
+  if (!o.latent.empty()) z = o.latent.apply(z, atoms, 3, kQm9Stride);
   std::vector<double> times;
   for (int k = 0; k < frames; ++k) times.push_back(1.0 - static_cast<double>(k) / (frames - 1));
   ode::Stats stats;

@@ -11,6 +11,7 @@
 #include "egnn/egnn.hpp"
 #include "flow/cnf.hpp"
 #include "flow/dynamics.hpp"
+#include "flow/latent_transform.hpp"
 #include "ode/ode.hpp"
 
 namespace enf {
@@ -30,9 +31,9 @@ struct SampleOptions {
   int atoms = 0;        // 0: draw the atom count from p(M)
   uint64_t seed = 0;
   ode::Options solver;  // dopri5, rtol = atol = 1e-4 as the authors sampled
-  // Optional orthogonal 3x3 matrix (row-major, 9 numbers) applied to the latent positions drawn
-  // for `seed`: by equivariance the result is the same molecule, rotated (or reflected).
-  std::vector<double> latent_rotation;
+  // Optional orthogonal 3x3 matrix and atom permutation applied to the latent drawn for `seed`:
+  // by equivariance the result is the same molecule, rotated (or reflected) and relabelled.
+  flow::LatentTransform latent;
 };
 
 struct SampledMolecule {

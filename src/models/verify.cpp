@@ -14,6 +14,7 @@ namespace {
 constexpr double kTolNetwork = 1e-4;  // dynamics and dequantizer outputs
 constexpr double kTolState = 1e-3;    // reverse solve x_h, flow z
 constexpr double kTolNats = 2e-2;     // delta log p, log q, log p
+constexpr double kTolEquivariance = 1e-4;  // a transformed latent's sample against Q x[perm] (issue #13)
 
 Eigen::MatrixXd matrix(const json::Value& v, int cols) {
   const auto& rows = v.as_array();
@@ -115,8 +116,57 @@ std::vector<VerifyCheck> verify_golden(const Qm9Model& model, const std::string&
       for (int a = 0; a < M; ++a)
         type_mismatches += (a >= static_cast<int>(expected.size()) || d.molecule.types[a] != expected[a].as_number());
       out.push_back({n, "atom_types (mismatches)", static_cast<double>(type_mismatches), 0.0});
+    } else if (c.has("latent_transform")) {
+      // Sampling through a transformed latent (tests/golden/sampling_equivariance.json): the sample
+      // for (n_atoms, seed) against the stored one, and the sample of the transformed latent
+      // against Q x[perm], the relation equivariance fixes exactly.
+      const Eigen::MatrixXd x = matrix(c.at("x"), 3);
+      const int M = static_cast<int>(x.rows());
+      const double n_atoms = c.at("n_atoms").as_number(), seed = c.at("seed").as_number();
+      if (n_atoms != M || M < 1 || M > model.max_atoms() || static_cast<int>(c.at("atom_types").as_array().size()) != M)
+        throw InvalidInput("golden file: a sampling case needs n_atoms rows of x and of atom_types (at most the model's maximum)");
+      if (!(seed >= 0 && seed <= 9007199254740992.0) || seed != std::floor(seed))
+        throw InvalidInput("golden file: seed must be an integer in [0, 2^53]");
+      SampleOptions o;
+      o.atoms = M;
+      o.seed = static_cast<uint64_t>(seed);
+      o.solver = solver;
+      const json::Value& t = c.at("latent_transform");
+      const Eigen::MatrixXd Q = matrix(t.at("rotation"), 3);
+      if (Q.rows() != 3) throw InvalidInput("golden file: latent_transform.rotation must be 3 rows of 3");
+      o.latent.orthogonal = {Q(0, 0), Q(0, 1), Q(0, 2), Q(1, 0), Q(1, 1), Q(1, 2), Q(2, 0), Q(2, 1), Q(2, 2)};
+      for (const auto& p : t.at("permutation").as_array()) {
+        const double v = p.as_number();
+        if (!(v >= 0 && v < M) || v != std::floor(v)) throw InvalidInput("golden file: a permutation index is not an atom");
+        o.latent.permutation.push_back(static_cast<int>(v));
+      }
+      if (static_cast<int>(o.latent.permutation.size()) != M)
+        throw InvalidInput("golden file: latent_transform.permutation needs one index per atom");
+      o.latent.validate(M, 3);
+      const auto positions = [M](const SampledMolecule& s) {
+        return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor>>(s.molecule.positions.data(), M, 3)
+            .eval();
+      };
+      SampleOptions plain = o;
+      plain.latent = {};
+      const SampledMolecule a = model.sample(plain);
+      const SampledMolecule b = model.sample(o);
+      Eigen::MatrixXd expected(M, 3);
+      const Eigen::MatrixXd xa = positions(a);
+      int type_mismatches = 0;
+      const auto& types = c.at("atom_types").as_array();
+      for (int k = 0; k < M; ++k) {
+        const int src = o.latent.permutation[k];
+        expected.row(k) = (Q * xa.row(src).transpose()).transpose();
+        type_mismatches += b.molecule.types[k] != a.molecule.types[src];
+        type_mismatches += a.molecule.types[k] != types[k].as_number();
+      }
+      const std::string n = name("sampling", i, M) + " seed " + std::to_string(o.seed);
+      out.push_back({n, "x (untransformed latent)", max_abs(xa, x), kTolState});
+      out.push_back({n, "x' - Q x[perm] (transformed latent)", max_abs(positions(b), expected), kTolEquivariance});
+      out.push_back({n, "atom_types (mismatches)", static_cast<double>(type_mismatches), 0.0});
     } else {
-      throw InvalidInput("golden case " + std::to_string(i) + " is neither a dynamics, flow nor reverse case");
+      throw InvalidInput("golden case " + std::to_string(i) + " is neither a dynamics, flow, reverse nor sampling case");
     }
   }
   return out;

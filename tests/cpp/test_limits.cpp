@@ -114,7 +114,7 @@ TEST(Limits, QM9ModelsHandleAtMost29AtomsAndSayWhy) {
   enf::SampleOptions o;
   o.atoms = 10;
   EXPECT_THROW(tiny().sample(o), enf::InvalidInput);
-  expect_error<enf::InvalidInput>([] { enf::api::sample_options(10, 0, 1e-4, 1e-4, {}, tiny().max_atoms()); },
+  expect_error<enf::InvalidInput>([] { enf::api::sample_options(10, 0, 1e-4, 1e-4, {}, {}, tiny().max_atoms()); },
                                   "atoms must be an integer in [0, 9]");
   expect_error<enf::WeightsError>(
       [] {

@@ -275,24 +275,6 @@ TEST(Qm9Model, TruncatedOrForeignWeightsAreRejected) {
   std::filesystem::remove(path);
 }
 
-TEST(Qm9Model, SampleWithRotatedLatentIsTheRotatedSample) {
-  REQUIRE_MODEL();
-  enf::SampleOptions o;
-  o.atoms = 9;
-  o.seed = 5;
-  o.solver = tight();
-  const auto a = model()->sample(o);
-  const Eigen::Matrix3d Q = random_orthogonal(77, false);
-  o.latent_rotation.assign(9, 0.0);
-  Eigen::Map<Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(o.latent_rotation.data()) = Q;
-  const auto b = model()->sample(o);
-  EXPECT_EQ(a.molecule.types, b.molecule.types);
-  for (int i = 0; i < 9; ++i)
-    EXPECT_LT((Q * Eigen::Vector3d(a.molecule.positions.data() + 3 * i) - Eigen::Vector3d(b.molecule.positions.data() + 3 * i)).norm(), 1e-3);
-  o.latent_rotation[0] = 2.0;  // not orthogonal
-  EXPECT_THROW(model()->sample(o), enf::InvalidInput);
-}
-
 TEST(Qm9Model, PretrainedDynamicsAreEquivariant) {
   REQUIRE_MODEL();
   enf::Rng rng(17);

@@ -2,7 +2,7 @@
 // entry (index.ts) and the Node entry (node.ts) bind it to Web Workers or worker_threads.
 import { hillFormula } from './chem-tables.js';
 import { AbortError, DisposedError, EnfError, InvalidInputError, WeightsError, errorFromRecord } from './errors.js';
-import { integer, MAX_SEED, tolerance } from './options.js';
+import { integer, MAX_SEED, orthogonalOption, permutationOption, tolerance } from './options.js';
 import { WorkerPool, type WorkerFactory } from './pool.js';
 import type { FrameMessage } from './protocol.js';
 import type {
@@ -51,18 +51,6 @@ export interface LoadOptions {
   /** Number of workers (default: the machine's logical cores, at most 16). */
   workers?: number;
   signal?: AbortSignal;
-}
-
-/** A 3x3 orthogonal matrix as 9 row-major numbers (the core checks orthogonality), or an empty array. */
-function rotationOption(r: ArrayLike<number> | ReadonlyArray<ArrayLike<number>> | undefined): number[] {
-  if (r === undefined || r === null) return [];
-  const rows = r as ArrayLike<unknown>;
-  const flat =
-    rows.length === 3 && typeof rows[0] === 'object'
-      ? Array.from(rows as ArrayLike<ArrayLike<number>>, (row) => Array.from(row, Number)).flat()
-      : Array.from(r as ArrayLike<number>, Number);
-  if (flat.length !== 9) throw new InvalidInputError('rotation must be a 3x3 matrix: 9 numbers row-major, or 3 rows of 3');
-  return flat;
 }
 
 /** Elements and flat positions of a molecule given with flat or nested positions (the core checks the rest). */
@@ -153,7 +141,8 @@ export class EnfModel {
     if (seed + count - 1 > MAX_SEED) throw new InvalidInputError(`seed + count - 1 must not exceed 2^53`);
     const rtol = tolerance('rtol', o.rtol);
     const atol = tolerance('atol', o.atol);
-    const rotation = rotationOption(o.rotation);
+    const rotation = orthogonalOption(o.rotation, 3);
+    const permutation = permutationOption(o.permutation, this.maxAtoms - 1);
     if (o.signal?.aborted) throw new AbortError();
     // One job per molecule, each with its own controller (one shared signal would collect `count`
     // listeners); the caller's signal or a failure cancels them all.
@@ -163,7 +152,7 @@ export class EnfModel {
     o.signal?.addEventListener('abort', forward, { once: true });
     try {
       const jobs = controllers.map((c, k) =>
-        pool.run({ op: 'sample', atoms, seed: seed + k, rtol, atol, rotation }, { signal: c.signal }),
+        pool.run({ op: 'sample', atoms, seed: seed + k, rtol, atol, rotation, permutation }, { signal: c.signal }),
       );
       try {
         return (await Promise.all(jobs)) as Molecule[];
@@ -190,7 +179,8 @@ export class EnfModel {
     const frames = integer('frames', o.frames, 2, 10000, 50);
     const rtol = tolerance('rtol', o.rtol);
     const atol = tolerance('atol', o.atol);
-    const rotation = rotationOption(o.rotation);
+    const rotation = orthogonalOption(o.rotation, 3);
+    const permutation = permutationOption(o.permutation, this.maxAtoms - 1);
     let started = false;
     return {
       [Symbol.asyncIterator](): AsyncIterator<Frame> {
@@ -210,7 +200,7 @@ export class EnfModel {
           w?.();
         };
         const job = pool.run(
-          { op: 'trajectory', atoms, seed, frames, rtol, atol, rotation },
+          { op: 'trajectory', atoms, seed, frames, rtol, atol, rotation, permutation },
           {
             signal: inner.signal,
             onFrame: (f) => {

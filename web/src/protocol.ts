@@ -29,6 +29,8 @@ export interface SampleRequest {
   atol: number;
   /** 9 numbers (row-major orthogonal matrix) or empty. */
   rotation: number[];
+  /** The latent atom each output atom comes from, or empty. */
+  permutation: number[];
 }
 
 export interface TrajectoryRequest {
@@ -40,6 +42,7 @@ export interface TrajectoryRequest {
   atol: number;
   frames: number;
   rotation: number[];
+  permutation: number[];
 }
 
 export interface ScoreRequest {

@@ -53,7 +53,16 @@ export type TrainCall =
   | { fn: 'lr'; handle: number; lr: number }
   | { fn: 'snapshot'; handle: number }
   | { fn: 'load'; bytes: Uint8Array }
-  | { fn: 'sample'; handle: number; count: number; seed: number; rtol: number; atol: number }
+  | {
+      fn: 'sample';
+      handle: number;
+      count: number;
+      seed: number;
+      rtol: number;
+      atol: number;
+      rotation: Float64Array;
+      permutation: Float64Array;
+    }
   | { fn: 'score'; handle: number; positions: Float64Array; trace: string; seed: number; rtol: number; atol: number }
   | { fn: 'export'; handle: number; metadata: Record<string, string> }
   | { fn: 'energy'; system: SystemWire; positions: Float64Array }
@@ -90,9 +99,15 @@ interface WasmTrainer {
 
 interface WasmParticleModel {
   info(): { system: string; particles: number; dim: number };
-  sample(count: number, seed: number, rtol: number, atol: number, onProgress: ((f: number) => boolean) | null): Fallible<{
-    positions: Float64Array;
-  }>;
+  sample(
+    count: number,
+    seed: number,
+    rtol: number,
+    atol: number,
+    rotation: Float64Array,
+    permutation: Float64Array,
+    onProgress: ((f: number) => boolean) | null,
+  ): Fallible<{ positions: Float64Array }>;
   logLikelihood(
     positions: Float64Array,
     trace: string,
@@ -227,7 +242,7 @@ export function createTrainRunner(module: EnfWasmModule) {
       case 'load':
         return { value: addFlow(check(mod.loadParticleModel(c.bytes)).model) };
       case 'sample': {
-        const r = check(flow(c.handle).sample(c.count, c.seed, c.rtol, c.atol, progress));
+        const r = check(flow(c.handle).sample(c.count, c.seed, c.rtol, c.atol, c.rotation, c.permutation, progress));
         return { value: r.positions, transfer: [r.positions.buffer] };
       }
       case 'score': {

@@ -4,7 +4,7 @@
 // wasm/bindings_train.cpp; the worker side is train-worker.ts.
 import type { Platform } from './api.js';
 import { AbortError, DisposedError, InvalidInputError, WorkerCrashedError } from './errors.js';
-import { integer, MAX_SEED, real, tolerance } from './options.js';
+import { integer, MAX_SEED, orthogonalOption, permutationOption, real, tolerance } from './options.js';
 import { WorkerPool } from './pool.js';
 import type { CreateReply, FlowInfo, McmcWire, SystemWire, TrainCall, TrainConfigWire } from './train-worker.js';
 import type {
@@ -272,8 +272,20 @@ export class ParticleFlow {
     const count = integer('count', o.count, 1, 1_000_000, 1);
     const seed = integer('seed', o.seed, 0, MAX_SEED);
     if (seed + count - 1 > MAX_SEED) throw new InvalidInputError('seed + count - 1 must not exceed 2^53');
+    const { particles, dim } = this.system;
+    const rotation = Float64Array.from(orthogonalOption(o.rotation, dim));
+    const permutation = Float64Array.from(permutationOption(o.permutation, particles - 1));
     const flat = await this.run<Float64Array>(
-      { fn: 'sample', handle: this.handle, count, seed, rtol: tolerance('rtol', o.rtol), atol: tolerance('atol', o.atol) },
+      {
+        fn: 'sample',
+        handle: this.handle,
+        count,
+        seed,
+        rtol: tolerance('rtol', o.rtol),
+        atol: tolerance('atol', o.atol),
+        rotation,
+        permutation,
+      },
       { signal: o.signal, onProgress: o.onProgress },
     );
     const size = this.size;

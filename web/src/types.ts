@@ -118,16 +118,26 @@ export interface SolverOptions {
   signal?: AbortSignal;
 }
 
-/** Sampling options shared by sample() and sampleTrajectory(). */
-export interface LatentRotation {
+/**
+ * A transform of the latent the seed draws, shared by sample() and sampleTrajectory(). By
+ * equivariance the result is the same molecule transformed the same way (the demo's check).
+ */
+export interface LatentTransform {
   /**
-   * An orthogonal 3x3 matrix (9 numbers row-major, or 3 rows) applied to the latent positions the
-   * seed draws: by equivariance the result is the same molecule, rotated (the demo's check).
+   * An orthogonal 3x3 matrix (9 numbers row-major, or 3 rows): a rotation, or with determinant -1
+   * a reflection, applied to the latent positions. The molecule comes out rotated (reflected).
    */
   rotation?: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
+  /**
+   * A relabelling of the atoms: atom i of the result is atom `permutation[i]` of the untransformed
+   * molecule. Lists each of 0 .. atoms-1 once (with atoms drawn from p(M), the drawn size).
+   */
+  permutation?: ArrayLike<number>;
 }
+/** @deprecated the same as LatentTransform (which adds `permutation`). */
+export type LatentRotation = LatentTransform;
 
-export interface SampleOptions extends SolverOptions, LatentRotation {
+export interface SampleOptions extends SolverOptions, LatentTransform {
   /** How many molecules (default 1); molecule k uses seed + k and they run in parallel on the pool. */
   count?: number;
   /** Atom count; 0 or absent draws it from the model's p(M). */
@@ -136,7 +146,7 @@ export interface SampleOptions extends SolverOptions, LatentRotation {
   seed: number;
 }
 
-export interface TrajectoryOptions extends SolverOptions, LatentRotation {
+export interface TrajectoryOptions extends SolverOptions, LatentTransform {
   atoms?: number;
   seed: number;
   /** Frames from t = 1 to t = 0, at least 2 (default 50). The last frame is the sampled molecule. */
@@ -300,6 +310,13 @@ export interface ParticleSample {
 export interface ParticleSampleOptions extends SolverOptions {
   count?: number;
   seed: number;
+  /**
+   * An orthogonal dim x dim matrix (flat row-major, or rows) applied to every latent; by
+   * equivariance each configuration comes out rotated (reflected) the same way.
+   */
+  rotation?: ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
+  /** A relabelling of the particles: particle i of each result is particle permutation[i] of the untransformed one. */
+  permutation?: ArrayLike<number>;
   /** Fraction of the samples done. */
   onProgress?: (fraction: number) => void;
 }

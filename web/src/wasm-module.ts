@@ -45,6 +45,7 @@ export interface WasmModel {
     rtol: number,
     atol: number,
     rotation: number[],
+    permutation: number[],
     frames: number,
     onFrame: ((index: number, t: number, elements: string[], positions: Float64Array) => boolean) | null,
     onStep: ((t: number, nfe: number) => boolean) | null,

@@ -95,7 +95,7 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
     const m = model;
     switch (req.op) {
       case 'sample': {
-        const r = check(m.sample(req.atoms, req.seed, req.rtol, req.atol, req.rotation, 0, null, keepGoing(req.id)));
+        const r = check(m.sample(req.atoms, req.seed, req.rtol, req.atol, req.rotation, req.permutation, 0, null, keepGoing(req.id)));
         const mol = describeMolecule(mod, r, req.seed);
         return { value: mol, transfer: [mol.positions.buffer] };
       }
@@ -108,6 +108,7 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
             req.rtol,
             req.atol,
             req.rotation,
+            req.permutation,
             req.frames,
             guard((index, t, elements, positions) => {
               const frame: FrameMessage = { index, t, elements, positions: Float32Array.from(positions) };
@@ -178,7 +179,7 @@ export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: 
         const sampleNfe: number[] = [];
         for (let k = 0; k < (req.quick ? 2 : 7); ++k) {
           const t0 = performance.now();
-          const s = check(m.sample(atoms, k, 1e-4, 1e-4, [], 0, null, null));
+          const s = check(m.sample(atoms, k, 1e-4, 1e-4, [], [], 0, null, null));
           sampleMs.push(performance.now() - t0);
           sampleNfe.push(s.nfe);
         }
