@@ -197,7 +197,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   std::unique_ptr<enf::train::Trainer> trainer;
   if (!a.init.empty()) {
     const enf::ParticleModel init = enf::ParticleModel::load(enf::SafeTensors::load_file(a.init));
-    trainer = std::make_unique<enf::train::Trainer>(sys, data.train, cfg, init.weights());
+    trainer = std::make_unique<enf::train::Trainer>(sys, data.train, cfg, init.params());
   } else {
     trainer = std::make_unique<enf::train::Trainer>(sys, data.train, cfg);
   }
@@ -207,7 +207,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   const double cpu0 = cpu_seconds();
   double train_s = 0, train_cpu = 0, best_val = INFINITY, last_loss = NAN;
   int best_epoch = 0;
-  enf::train::EgnnParams best = trainer->params();
+  enf::fields::FieldParams best = trainer->params();
   auto evaluate = [&](int epoch) {
     const double v = trainer->model().mean_nll(val, eval_solver(), exact_trace());
     if (v < best_val) {
@@ -215,7 +215,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
       best_epoch = epoch;
       best = trainer->params();
       if (!a.save.empty()) {
-        const enf::ParticleModel m(sys.name, sys.n_particles, sys.dim, best.to_weights());
+        const enf::ParticleModel m(sys.name, sys.n_particles, sys.dim, best);
         std::map<std::string, std::string> meta = settings_meta(sys, a, n_train);
         meta["best_epoch"] = std::to_string(epoch);
         meta["val_nll"] = fmt(best_val);
@@ -239,7 +239,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   if (epoch % a.eval_every != 0) evaluate(epoch);
   const double wall = seconds_since(t0);
   const double cpu = cpu_seconds() - cpu0;
-  const enf::ParticleModel model(sys.name, sys.n_particles, sys.dim, best.to_weights());
+  const enf::ParticleModel model(sys.name, sys.n_particles, sys.dim, best);
   const auto te = Clock::now();
   const Eigen::MatrixXd test = a.quick ? Eigen::MatrixXd(data.test.topRows(100)) : data.test;
   const double test_nll = model.mean_nll(test, eval_solver(), exact_trace());

@@ -22,7 +22,7 @@ void use(const enf::Qm9Model& model) {
   int atoms = 1;
   while (p[atoms] <= 0) ++atoms;
   enf::ode::Options cheap;
-  cheap.method = enf::ode::Method::Rk4;
+  cheap.method = enf::ode::Method::rk4();
   cheap.fixed_steps = 2;
   try {
     enf::SampleOptions o;

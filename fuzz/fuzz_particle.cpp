@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(model.n_particles() >= 2 && model.n_particles() <= 1000 && model.dim() >= 1 && model.dim() <= 3);
     if (model.n_particles() > 16) return 0;  // a fuzzing run is no place for large systems
     enf::ode::Options cheap;
-    cheap.method = enf::ode::Method::Rk4;
+    cheap.method = enf::ode::Method::rk4();
     cheap.fixed_steps = 2;
     try {
       const Eigen::MatrixXd s = model.sample(2, 3, cheap);

@@ -493,7 +493,7 @@ val create_trainer(val spec, val train, val validation, val config, val init) {
         throw enf::WeightsError("these weights are for " + std::to_string(m.n_particles()) + " particles in " +
                                 std::to_string(m.dim()) + "-D ('" + m.system() + "'), but the system has " +
                                 std::to_string(sys.n_particles) + " in " + std::to_string(sys.dim) + "-D");
-      s->trainer = std::make_unique<enf::train::Trainer>(sys, std::move(data), c, m.weights());
+      s->trainer = std::make_unique<enf::train::Trainer>(sys, std::move(data), c, m.params());
     } else {
       s->trainer = std::make_unique<enf::train::Trainer>(sys, std::move(data), c);
     }

@@ -11,7 +11,7 @@ namespace {
 constexpr double kLog2Pi = 1.8378770664093453;
 }
 
-ForwardSolve integrate_forward(const EgnnDynamics& dyn, const StateVector& s0, const ode::Options& solver,
+ForwardSolve integrate_forward(const VelocityField& dyn, const StateVector& s0, const ode::Options& solver,
                                const TraceOptions& trace) {
   const int n = static_cast<int>(s0.size());
   const bool exact = trace.mode == Trace::Exact;
@@ -50,7 +50,7 @@ ForwardSolve integrate_forward(const EgnnDynamics& dyn, const StateVector& s0, c
   return out;
 }
 
-ode::Stats integrate_reverse(const EgnnDynamics& dyn, StateVector& s, const ode::Options& solver,
+ode::Stats integrate_reverse(const VelocityField& dyn, StateVector& s, const ode::Options& solver,
                              const std::vector<double>& times, const ode::OutputCallback& on_frame) {
   ode::Function f = [&](double t, const StateVector& y, StateVector& dy) { dyn.velocity(t, y, dy); };
   return ode::integrate(f, 1.0, 0.0, s, solver, times, on_frame);

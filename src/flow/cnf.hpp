@@ -1,11 +1,11 @@
-// Continuous normalizing flow integration around EgnnDynamics: the likelihood direction
+// Continuous normalizing flow integration around any VelocityField: the likelihood direction
 // (t: 0 -> 1, carrying the divergence) and the sampling direction (t: 1 -> 0).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <vector>
 
-#include "flow/dynamics.hpp"
+#include "flow/velocity_field.hpp"
 #include "ode/ode.hpp"
 
 namespace enf::flow {
@@ -29,11 +29,11 @@ struct ForwardSolve {
 };
 
 // Integrates s0 from t = 0 to 1 with d(delta_logp)/dt = tr(d phi / d s) (exact or Hutchinson).
-ForwardSolve integrate_forward(const EgnnDynamics& dyn, const StateVector& s0, const ode::Options& solver,
+ForwardSolve integrate_forward(const VelocityField& dyn, const StateVector& s0, const ode::Options& solver,
                                const TraceOptions& trace);
 
 // Integrates s from t = 1 to 0 in place; `times` (from 1 down to 0) are reported to `on_frame`.
-ode::Stats integrate_reverse(const EgnnDynamics& dyn, StateVector& s, const ode::Options& solver,
+ode::Stats integrate_reverse(const VelocityField& dyn, StateVector& s, const ode::Options& solver,
                              const std::vector<double>& times = {}, const ode::OutputCallback& on_frame = {});
 
 // Log density of the zero-centre-of-mass Gaussian on the (N-1)*dim positional subspace plus a

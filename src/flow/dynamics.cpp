@@ -38,7 +38,29 @@ void EgnnDynamics::forward(double t, const StateVector& s, StateVector& ds, egnn
   }
 }
 
-Eigen::MatrixXd EgnnDynamics::tangent(const egnn::ForwardCache& cache, const Eigen::MatrixXd& V) const {
+namespace {
+
+struct EgnnLinearization final : Linearization {
+  egnn::ForwardCache cache;
+};
+
+}  // namespace
+
+std::unique_ptr<Linearization> EgnnDynamics::new_linearization() const { return std::make_unique<EgnnLinearization>(); }
+
+bool EgnnDynamics::accepts(const Linearization& lin) const { return dynamic_cast<const EgnnLinearization*>(&lin); }
+
+void EgnnDynamics::linearize(double t, const StateVector& s, StateVector& ds, Linearization& lin) const {
+  forward(t, s, ds, &dynamic_cast<EgnnLinearization&>(lin).cache);
+}
+
+int EgnnDynamics::tangent_width(int n) const {
+  const int N = n / std::max(1, stride());
+  return std::max(1, 4096 / std::max(1, N * (N - 1)));
+}
+
+Eigen::MatrixXd EgnnDynamics::tangent(const Linearization& lin, const Eigen::MatrixXd& V) const {
+  const egnn::ForwardCache& cache = dynamic_cast<const EgnnLinearization&>(lin).cache;
   const int S = stride();
   const int N = cache.n_atoms;
   const int T = static_cast<int>(V.cols());
@@ -62,55 +84,5 @@ Eigen::MatrixXd EgnnDynamics::tangent(const egnn::ForwardCache& cache, const Eig
 }
 
 void EgnnDynamics::velocity(double t, const StateVector& s, StateVector& ds) const { forward(t, s, ds, nullptr); }
-
-Eigen::MatrixXd EgnnDynamics::jacobian_times(double t, const StateVector& s, const Eigen::MatrixXd& V) const {
-  egnn::ForwardCache cache;
-  StateVector ds;
-  forward(t, s, ds, &cache);
-  return tangent(cache, V);
-}
-
-void EgnnDynamics::velocity_with_probes(double t, const StateVector& s, const Eigen::MatrixXd& probes,
-                                        StateVector& ds, Eigen::VectorXd& quad,
-                                        const std::function<void()>& between_chunks) const {
-  thread_local egnn::ForwardCache cache;
-  forward(t, s, ds, &cache);
-  const int K = static_cast<int>(probes.cols());
-  const int E = std::max<int>(1, static_cast<int>(cache.edge_i.size()));
-  // Many probes go through in chunks, as the exact trace does, so that scratch memory stays
-  // bounded (1,024 probes at 29 atoms in one pass would need ~0.6 GB).
-  const int width = std::clamp(4096 / E, 1, std::max(1, K));
-  quad.resize(K);
-  for (int k0 = 0; k0 < K; k0 += width) {
-    if (k0 > 0 && between_chunks) between_chunks();
-    const int w = std::min(width, K - k0);
-    const Eigen::MatrixXd JV = tangent(cache, probes.middleCols(k0, w));
-    quad.segment(k0, w) = (probes.middleCols(k0, w).array() * JV.array()).colwise().sum().transpose();
-  }
-}
-
-double EgnnDynamics::velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds,
-                                              const std::function<void()>& between_chunks) const {
-  thread_local egnn::ForwardCache cache;  // reused: its buffers keep their capacity between calls
-  forward(t, s, ds, &cache);
-  const int n = static_cast<int>(s.size());
-  const int E = std::max<int>(1, static_cast<int>(cache.edge_i.size()));
-  // Chunks of at most ~4k edge-tangent columns keep each scratch buffer near 1 MB (cache-resident;
-  // measured 13 % faster than 16k columns). All chunks
-  // get the same width (the last padded with zero tangents) so the scratch is never reallocated.
-  const int max_width = std::clamp(4096 / E, 1, n);
-  const int chunks = (n + max_width - 1) / max_width;
-  const int T = (n + chunks - 1) / chunks;
-  double trace = 0;
-  Eigen::MatrixXd V(n, T);
-  for (int k0 = 0; k0 < n; k0 += T) {
-    if (between_chunks) between_chunks();
-    V.setZero();
-    for (int t = 0; t < T && k0 + t < n; ++t) V(k0 + t, t) = 1.0;
-    const Eigen::MatrixXd JV = tangent(cache, V);
-    for (int t = 0; t < T && k0 + t < n; ++t) trace += JV(k0 + t, t);
-  }
-  return trace;
-}
 
 }  // namespace enf::flow

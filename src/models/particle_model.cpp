@@ -1,43 +1,19 @@
 #include "models/particle_model.hpp"
 
 #include <cmath>
-#include <cstring>
 
 #include "errors.hpp"
 #include "models/json.hpp"
 #include "models/safetensors.hpp"
-#include "models/sha256.hpp"
 #include "tensor/random.hpp"
 
 namespace enf {
 
 namespace {
 
-const char* const kPrefix = "dynamics.egnn.";
-
 void check_sizes(int n, int dim) {
   if (n < 2 || n > 1000) throw InvalidInput("a particle model needs 2 to 1000 particles, got " + std::to_string(n));
   if (dim < 1 || dim > 3) throw InvalidInput("particles live in 1 to 3 dimensions, got " + std::to_string(dim));
-}
-
-// Appends a float32 tensor (row-major) to the header object and the data section.
-void put(json::Value::Object& header, std::vector<uint8_t>& data, const std::string& name, const egnn::MatrixF& m) {
-  const size_t begin = data.size();
-  for (Eigen::Index r = 0; r < m.rows(); ++r)
-    for (Eigen::Index c = 0; c < m.cols(); ++c) {
-      const float v = m(r, c);
-      uint8_t b[4];
-      std::memcpy(b, &v, 4);  // little-endian targets only (x86-64, wasm32)
-      data.insert(data.end(), b, b + 4);
-    }
-  json::Value::Array shape{json::Value::number(static_cast<double>(m.rows()))};
-  if (m.cols() != 1 || name.find(".bias") == std::string::npos)
-    shape.push_back(json::Value::number(static_cast<double>(m.cols())));
-  header.emplace_back(name, json::Value::object(json::Value::Object{
-      {"dtype", json::Value::string("F32")},
-      {"shape", json::Value::array(shape)},
-      {"data_offsets", json::Value::array({json::Value::number(static_cast<double>(begin)),
-                                           json::Value::number(static_cast<double>(data.size()))})}}));
 }
 
 // An integer setting from the config: range-checked as a double first, since casting a number
@@ -52,12 +28,10 @@ int config_int(const json::Value& c, const char* key, int lo, int hi) {
 
 }  // namespace
 
-egnn::EgnnConfig ParticleModel::default_config() { return egnn::EgnnConfig{3, 32, 1, 1, true, true, 15.0, true}; }
-
-ParticleModel::ParticleModel(std::string system, int n, int dim, egnn::EgnnWeights w)
-    : system_(std::move(system)), n_(n), dim_(dim) {
+ParticleModel::ParticleModel(std::string system, int n, int dim, fields::FieldParams p)
+    : system_(std::move(system)), n_(n), dim_(dim), params_(std::move(p)) {
   check_sizes(n, dim);
-  dynamics_ = std::make_shared<flow::EgnnDynamics>(egnn::Egnn(std::move(w)), dim, 0, true);
+  dynamics_ = fields::field_kind(params_.kind).inference(params_, dim);
 }
 
 ParticleModel ParticleModel::load(const SafeTensors& f) {
@@ -73,80 +47,47 @@ ParticleModel ParticleModel::load(const SafeTensors& f) {
   } catch (const InvalidInput& e) {
     throw WeightsError(std::string("the weights' config metadata is not valid JSON: ") + e.what());
   }
-  egnn::EgnnConfig ec = default_config();
   try {
-    ec.n_layers = config_int(c, "n_layers", 1, 64);  // EgnnWeights::load's own limits
-    ec.hidden = config_int(c, "hidden", 1, 4096);
-    ec.attention = c.at("attention").as_bool();
-    ec.tanh = c.at("tanh").as_bool();
-    ec.coords_range = c.at("coords_range").as_number();
-    ec.edge_attr = c.at("edge_attr").as_bool();
+    // The system's keys; the rest are the field's settings (files before fields/ have no "field":
+    // they are EGNNs).
+    json::Value::Object settings;
+    for (const auto& [key, value] : c.as_object())
+      if (key != "system" && key != "n_particles" && key != "dim" && key != "field") settings.emplace_back(key, value);
+    const std::string kind = c.has("field") ? c.at("field").as_string() : "egnn";
+    fields::FieldParams p = fields::load_params(kind, json::Value::object(settings), [&](const std::string& name, int rows, int cols) {
+      return f.floats(name, name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0
+                                ? std::vector<int64_t>{rows}
+                                : std::vector<int64_t>{rows, cols});
+    });
     return ParticleModel(c.at("system").as_string(), config_int(c, "n_particles", 2, 1000), config_int(c, "dim", 1, 3),
-                         egnn::EgnnWeights::load(f, kPrefix, ec));
+                         std::move(p));
   } catch (const InvalidInput& e) {
     throw WeightsError(std::string("the weights' config metadata is incomplete: ") + e.what());
   }
 }
 
 std::vector<uint8_t> ParticleModel::to_safetensors(const std::map<std::string, std::string>& extra) const {
-  const egnn::EgnnWeights& w = weights();
-  const egnn::EgnnConfig& c = w.config;
-  const int H = c.hidden;
-  json::Value::Object header;
-  std::vector<uint8_t> data;
-  const std::string p = kPrefix;
-  put(header, data, p + "embedding.weight", w.embedding.weight);
-  put(header, data, p + "embedding.bias", w.embedding.bias);
-  put(header, data, p + "embedding_out.weight", w.embedding_out.weight);
-  put(header, data, p + "embedding_out.bias", w.embedding_out.bias);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const egnn::GclWeights& L = w.layers[l];
-    const std::string g = p + "gcl_" + std::to_string(l) + ".";
-    egnn::MatrixF e0(H, 2 * H + 1 + (c.edge_attr ? 1 : 0));
-    e0 << L.edge_hi, L.edge_hj, L.edge_r;
-    if (c.edge_attr) e0.col(2 * H + 1) = L.edge_attr;
-    put(header, data, g + "edge_mlp.0.weight", e0);
-    put(header, data, g + "edge_mlp.0.bias", L.edge_b);
-    put(header, data, g + "edge_mlp.2.weight", L.edge2.weight);
-    put(header, data, g + "edge_mlp.2.bias", L.edge2.bias);
-    if (c.attention) {
-      put(header, data, g + "att_mlp.0.weight", L.att_w);
-      put(header, data, g + "att_mlp.0.bias", egnn::MatrixF::Constant(1, 1, L.att_b));
-    }
-    put(header, data, g + "coord_mlp.0.weight", L.coord0.weight);
-    put(header, data, g + "coord_mlp.0.bias", L.coord0.bias);
-    put(header, data, g + "coord_mlp.2.weight", L.coord2);
-    egnn::MatrixF n0(H, 2 * H);
-    n0 << L.node_h, L.node_agg;
-    put(header, data, g + "node_mlp.0.weight", n0);
-    put(header, data, g + "node_mlp.0.bias", L.node_b);
-    put(header, data, g + "node_mlp.2.weight", L.node2.weight);
-    put(header, data, g + "node_mlp.2.bias", L.node2.bias);
+  std::vector<TensorF32> tensors;
+  for (size_t k = 0; k < params_.values.size(); ++k) {
+    const std::string& name = params_.names[k];
+    const Eigen::MatrixXd& m = params_.values[k];
+    TensorF32 t{name, {m.rows()}, {}};
+    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".bias") != 0) t.shape.push_back(m.cols());  // biases are 1-D
+    const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> r = m.cast<float>();
+    t.values.assign(r.data(), r.data() + r.size());
+    tensors.push_back(std::move(t));
   }
   json::Value::Object config{{"system", json::Value::string(system_)},
-                      {"n_particles", json::Value::number(n_)},
-                      {"dim", json::Value::number(dim_)},
-                      {"n_layers", json::Value::number(c.n_layers)},
-                      {"hidden", json::Value::number(c.hidden)},
-                      {"attention", json::Value::boolean(c.attention)},
-                      {"tanh", json::Value::boolean(c.tanh)},
-                      {"coords_range", json::Value::number(c.coords_range)},
-                      {"edge_attr", json::Value::boolean(c.edge_attr)}};
-  json::Value::Object meta;
+                             {"n_particles", json::Value::number(n_)},
+                             {"dim", json::Value::number(dim_)},
+                             {"field", json::Value::string(params_.kind)}};
+  for (const auto& [key, value] : params_.config.as_object()) config.emplace_back(key, value);
+  std::vector<std::pair<std::string, std::string>> meta;
   for (const auto& [k, v] : extra)
-    if (k != "model" && k != "config" && k != "sha256") meta.emplace_back(k, json::Value::string(v));
-  meta.emplace_back("model", json::Value::string("particle_enf"));
-  meta.emplace_back("config", json::Value::string(json::dump(json::Value::object(config))));
-  meta.emplace_back("sha256", json::Value::string(sha256_hex(data.data(), data.size())));
-  header.insert(header.begin(), {"__metadata__", json::Value::object(meta)});
-  std::string text = json::dump(json::Value::object(header));
-  while (text.size() % 8) text += ' ';  // the format pads the header to 8 bytes
-  std::vector<uint8_t> out(8 + text.size() + data.size());
-  const uint64_t len = text.size();
-  std::memcpy(out.data(), &len, 8);
-  std::memcpy(out.data() + 8, text.data(), text.size());
-  if (!data.empty()) std::memcpy(out.data() + 8 + text.size(), data.data(), data.size());
-  return out;
+    if (k != "model" && k != "config" && k != "sha256") meta.emplace_back(k, v);
+  meta.emplace_back("model", "particle_enf");
+  meta.emplace_back("config", json::dump(json::Value::object(config)));
+  return write_safetensors(tensors, meta);
 }
 
 ParticleLikelihood ParticleModel::log_likelihood(const Eigen::VectorXd& x, const ode::Options& solver,

@@ -1,9 +1,9 @@
-// The E-NF for small particle systems (DW4, LJ13; the paper's section 5.1): an EGNN velocity
-// field on N particles in D dimensions whose only node input is time, a zero-centre-of-mass
-// Gaussian prior on the (N-1) D dimensional subspace, sampling (t: 1 -> 0) and exact or
-// Hutchinson log-likelihoods (t: 0 -> 1). It runs on the float32 inference path shared with the
-// QM9 model (flow::EgnnDynamics, flow::integrate_forward / integrate_reverse, flow::log_prior);
-// src/train/ trains its weights.
+// A continuous normalizing flow for small particle systems (DW4, LJ13; the paper's section 5.1):
+// a time-conditioned velocity field on N particles in D dimensions (fields/: the E-NF's EGNN or
+// another registered kind), a zero-centre-of-mass Gaussian prior on the (N-1) D dimensional
+// subspace, sampling (t: 1 -> 0) and exact or Hutchinson log-likelihoods (t: 0 -> 1), on the
+// float32 inference path shared with the QM9 model (flow::integrate_forward / integrate_reverse,
+// flow::log_prior); src/train/ trains its parameters.
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
@@ -12,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "egnn/egnn.hpp"
+#include "fields/field.hpp"
 #include "flow/cnf.hpp"
-#include "flow/dynamics.hpp"
 #include "flow/latent_transform.hpp"
 #include "ode/ode.hpp"
 
@@ -31,25 +30,21 @@ struct ParticleLikelihood {
 
 class ParticleModel {
  public:
-  // The paper's network: 3 layers, 32 features, attention, tanh head with coords_range 15 (5 per
-  // layer), edge attribute = squared distance, node input = time.
-  static egnn::EgnnConfig default_config();
-
-  // system: a name ("dw4", "lj13" or a user's); throws InvalidInput / WeightsError when the
-  // sizes or the network configuration do not fit (node input must be time alone).
-  ParticleModel(std::string system, int n_particles, int dim, egnn::EgnnWeights weights);
+  // system: a name ("dw4", "lj13" or a user's); throws InvalidInput when the sizes do not fit.
+  ParticleModel(std::string system, int n_particles, int dim, fields::FieldParams params);
 
   static ParticleModel load(const SafeTensors& file);
-  // safetensors bytes: tensors under "dynamics.egnn." named as the reference EGNN, the
-  // configuration in __metadata__ ("model": "particle_enf", "config": JSON), a sha256 of the data,
-  // plus `extra_metadata` (training settings, measured NLL, ...).
+  // safetensors bytes: the field's tensors (the E-NF's under "dynamics.egnn.", named as the
+  // reference EGNN), the configuration in __metadata__ ("model": "particle_enf", "config": JSON
+  // with system, n_particles, dim, field and the field's settings), a sha256 of the data, plus
+  // `extra_metadata` (training settings, measured NLL, ...).
   std::vector<uint8_t> to_safetensors(const std::map<std::string, std::string>& extra_metadata = {}) const;
 
   const std::string& system() const { return system_; }
   int n_particles() const { return n_; }
   int dim() const { return dim_; }
-  const flow::EgnnDynamics& dynamics() const { return *dynamics_; }
-  const egnn::EgnnWeights& weights() const { return dynamics_->network().weights(); }
+  const flow::VelocityField& dynamics() const { return *dynamics_; }
+  const fields::FieldParams& params() const { return params_; }
 
   // log p(x) for one configuration of n_particles * dim numbers (particle-major); x is centred
   // first (the density lives on the centre-of-mass-free subspace). Throws InvalidInput on a wrong
@@ -67,7 +62,8 @@ class ParticleModel {
  private:
   std::string system_;
   int n_ = 0, dim_ = 0;
-  std::shared_ptr<const flow::EgnnDynamics> dynamics_;
+  fields::FieldParams params_;
+  std::shared_ptr<const flow::VelocityField> dynamics_;
 };
 
 }  // namespace enf

@@ -179,4 +179,35 @@ std::vector<int64_t> SafeTensors::ints(const std::string& name) const {
   return out;
 }
 
+std::vector<uint8_t> write_safetensors(const std::vector<TensorF32>& tensors,
+                                       const std::vector<std::pair<std::string, std::string>>& metadata) {
+  json::Value::Object header;
+  std::vector<uint8_t> data;
+  for (const TensorF32& t : tensors) {
+    const size_t begin = data.size();
+    data.resize(begin + 4 * t.values.size());
+    if (!t.values.empty()) std::memcpy(data.data() + begin, t.values.data(), 4 * t.values.size());  // little-endian targets
+    json::Value::Array shape;
+    for (int64_t d : t.shape) shape.push_back(json::Value::number(static_cast<double>(d)));
+    header.emplace_back(t.name, json::Value::object(json::Value::Object{
+        {"dtype", json::Value::string("F32")},
+        {"shape", json::Value::array(shape)},
+        {"data_offsets", json::Value::array({json::Value::number(static_cast<double>(begin)),
+                                             json::Value::number(static_cast<double>(data.size()))})}}));
+  }
+  json::Value::Object meta;
+  for (const auto& [k, v] : metadata)
+    if (k != "sha256") meta.emplace_back(k, json::Value::string(v));
+  meta.emplace_back("sha256", json::Value::string(sha256_hex(data.data(), data.size())));
+  header.insert(header.begin(), {"__metadata__", json::Value::object(meta)});
+  std::string text = json::dump(json::Value::object(header));
+  while (text.size() % 8) text += ' ';  // the format pads the header to 8 bytes
+  std::vector<uint8_t> out(8 + text.size() + data.size());
+  const uint64_t len = text.size();
+  std::memcpy(out.data(), &len, 8);
+  std::memcpy(out.data() + 8, text.data(), text.size());
+  if (!data.empty()) std::memcpy(out.data() + 8 + text.size(), data.data(), data.size());
+  return out;
+}
+
 }  // namespace enf

@@ -5,9 +5,22 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace enf {
+
+// A float32 tensor to write: row-major values and their shape.
+struct TensorF32 {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+// The safetensors bytes of `tensors` (in order) with `metadata` plus a "sha256" entry of the data
+// section, which SafeTensors::from_bytes checks. Header padded to 8 bytes, little-endian data.
+std::vector<uint8_t> write_safetensors(const std::vector<TensorF32>& tensors,
+                                       const std::vector<std::pair<std::string, std::string>>& metadata);
 
 class SafeTensors {
  public:

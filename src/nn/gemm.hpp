@@ -6,6 +6,7 @@
 
 namespace enf::nn {
 
-void matmul(MatrixF& dst, const MatrixF& W, const MatrixF& X, bool accumulate = false);
+// W may be a block of whole columns of a larger matrix (an Eigen::Ref, no copy).
+void matmul(MatrixF& dst, const Eigen::Ref<const MatrixF>& W, const MatrixF& X, bool accumulate = false);
 
 }  // namespace enf::nn

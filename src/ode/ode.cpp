@@ -4,28 +4,11 @@
 #include <cmath>
 
 #include "errors.hpp"
+#include "ode/runge_kutta.hpp"
 
 namespace enf::ode {
 
 namespace {
-
-// Dormand-Prince 5(4) tableau.
-constexpr double C2 = 1.0 / 5, C3 = 3.0 / 10, C4 = 4.0 / 5, C5 = 8.0 / 9;
-constexpr double A21 = 1.0 / 5;
-constexpr double A31 = 3.0 / 40, A32 = 9.0 / 40;
-constexpr double A41 = 44.0 / 45, A42 = -56.0 / 15, A43 = 32.0 / 9;
-constexpr double A51 = 19372.0 / 6561, A52 = -25360.0 / 2187, A53 = 64448.0 / 6561, A54 = -212.0 / 729;
-constexpr double A61 = 9017.0 / 3168, A62 = -355.0 / 33, A63 = 46732.0 / 5247, A64 = 49.0 / 176,
-                 A65 = -5103.0 / 18656;
-// 5th-order weights (also row 7 of A: first same as last).
-constexpr double B1 = 35.0 / 384, B3 = 500.0 / 1113, B4 = 125.0 / 192, B5 = -2187.0 / 6784, B6 = 11.0 / 84;
-// Differences between the 5th- and 4th-order weights: the local error estimate.
-constexpr double E1 = 71.0 / 57600, E3 = -71.0 / 16695, E4 = 71.0 / 1920, E5 = -17253.0 / 339200,
-                 E6 = 22.0 / 525, E7 = -1.0 / 40;
-// Continuous extension (Hairer, Norsett & Wanner, dense output of DOPRI5).
-constexpr double D1 = -12715105075.0 / 11282082432.0, D3 = 87487479700.0 / 32700410799.0,
-                 D4 = -10690763975.0 / 1880347072.0, D5 = 701980252875.0 / 199316789632.0,
-                 D6 = -1453857185.0 / 822651844.0, D7 = 69997945.0 / 29380423.0;
 
 struct Counted {
   const Function& f;
@@ -71,39 +54,54 @@ void emit(const std::vector<double>& ts, size_t& next, double t_new, double dir,
   }
 }
 
+// y + h * sum_j w[j] ks[j] over the non-zero weights, accumulated left to right.
+Vector combine(const Vector& y, double h, const std::vector<double>& w, const std::vector<Vector>& ks) {
+  Vector acc;
+  for (size_t j = 0; j < w.size(); ++j) {
+    if (w[j] == 0) continue;
+    if (acc.size() == 0)
+      acc = w[j] * ks[j];
+    else
+      acc += w[j] * ks[j];
+  }
+  return acc.size() ? Vector(y + h * acc) : y;
+}
+
+// Cubic Hermite between (t, y0, f0) and (t + hs, y1, f1).
+void hermite(double tq, double t, double hs, const Vector& y0, const Vector& f0, const Vector& y1, const Vector& f1,
+             Vector& out) {
+  const double th = (tq - t) / hs;
+  const double h00 = (1 + 2 * th) * (1 - th) * (1 - th), h10 = th * (1 - th) * (1 - th);
+  const double h01 = th * th * (3 - 2 * th), h11 = th * th * (th - 1);
+  out = h00 * y0 + h10 * hs * f0 + h01 * y1 + h11 * hs * f1;
+}
+
 Stats integrate_fixed(const Function& f, double t0, double t1, Vector& y, const Options& o,
                       const std::vector<double>& ts, const OutputCallback& cb) {
   Stats stats;
   Counted F{f, stats};
   if (o.fixed_steps < 1 || o.fixed_steps > kMaxSteps)
     throw InvalidInput("fixed_steps must be in [1, " + std::to_string(kMaxSteps) + "]");
+  const Tableau& tab = o.method.tableau();
+  auto eval = [&](double t, const Vector& v) {
+    Vector d;
+    F(t, v, d);
+    return d;
+  };
   const double h = (t1 - t0) / o.fixed_steps;
   const double dir = t1 >= t0 ? 1.0 : -1.0;
   size_t next = 0;
-  Vector k1, k2, k3, k4, f_new;
-  F(t0, y, k1);
+  Vector k1 = eval(t0, y), f_new;
+  std::vector<Vector> ks;
   for (int s = 0; s < o.fixed_steps; ++s) {
     const double t = t0 + s * h;
     const double t_new = (s + 1 == o.fixed_steps) ? t1 : t0 + (s + 1) * h;
     const double hs = t_new - t;
-    Vector y_old = y;
-    if (o.method == Method::Rk4) {
-      // The 3/8 rule, as torchdiffeq's "rk4".
-      F(t + hs / 3, y + hs * k1 / 3, k2);
-      F(t + 2 * hs / 3, y + hs * (k2 - k1 / 3), k3);
-      F(t_new, y + hs * (k1 - k2 + k3), k4);
-      y += hs * (k1 + 3 * (k2 + k3) + k4) / 8;
-    } else {
-      y += hs * k1;
-    }
-    F(t_new, y, f_new);
-    // Cubic Hermite between (t, y_old, k1) and (t_new, y, f_new).
-    emit(ts, next, t_new, dir, s + 1 == o.fixed_steps, y, cb, [&](double tq, Vector& out) {
-      const double th = (tq - t) / hs;
-      const double h00 = (1 + 2 * th) * (1 - th) * (1 - th), h10 = th * (1 - th) * (1 - th);
-      const double h01 = th * th * (3 - 2 * th), h11 = th * th * (th - 1);
-      out = h00 * y_old + h10 * hs * k1 + h01 * y + h11 * hs * f_new;
-    });
+    const Vector y_old = y;
+    y = rk_step(tab, eval, t, hs, y_old, k1, combine, ks);
+    F(t_new, y, f_new);  // the next step's first stage, and the interpolant's end slope
+    emit(ts, next, t_new, dir, s + 1 == o.fixed_steps, y, cb,
+         [&](double tq, Vector& out) { hermite(tq, t, hs, y_old, ks[0], y, f_new, out); });
     k1 = f_new;
     ++stats.steps;
     if (o.on_step) o.on_step(t_new, stats);
@@ -111,14 +109,19 @@ Stats integrate_fixed(const Function& f, double t0, double t1, Vector& y, const 
   return stats;
 }
 
-Stats integrate_dopri5(const Function& f, double t0, double t1, Vector& y, const Options& o,
-                       const std::vector<double>& ts, const OutputCallback& cb) {
+// Embedded-pair step control as torchdiffeq's: error norm per group (RMS of err / (atol + rtol
+// max(|y|, |y_new|))), safety 0.9, growth <= 10, shrink >= 0.2, never shrink after success,
+// exponent -1/order; Hairer's initial step.
+Stats integrate_adaptive(const Function& f, double t0, double t1, Vector& y, const Options& o,
+                         const std::vector<double>& ts, const OutputCallback& cb) {
   Stats stats;
   Counted F{f, stats};
   if (!(o.rtol > 0) || !(o.atol > 0) || o.rtol > 1 || o.atol > 1)
     throw InvalidInput("rtol and atol must be in (0, 1]");
   if (o.max_steps < 1 || o.max_steps > kMaxSteps)
     throw InvalidInput("max_steps must be in [1, " + std::to_string(kMaxSteps) + "]");
+  const Tableau& tab = o.method.tableau();
+  const double order = tab.order;
   const double dir = t1 >= t0 ? 1.0 : -1.0;
   const double span = std::abs(t1 - t0);
   size_t next = 0;
@@ -126,13 +129,16 @@ Stats integrate_dopri5(const Function& f, double t0, double t1, Vector& y, const
     emit(ts, next, t1, dir, true, y, cb, [&](double, Vector& out) { out = y; });
     return stats;
   }
+  auto eval = [&](double t, const Vector& v) {
+    Vector d;
+    F(t, v, d);
+    return d;
+  };
   auto scale = [&](const Vector& a, const Vector& b) {
     return (o.atol + o.rtol * a.array().abs().max(b.array().abs())).eval();
   };
 
-  Vector k1, k2, k3, k4, k5, k6, k7, y_new, tmp;
-  F(t0, y, k1);
-  // Initial step as in Hairer's book and torchdiffeq (_select_initial_step, order 4).
+  Vector k1 = eval(t0, y), k_last, y_new;
   double h;
   {
     Eigen::ArrayXd sc = o.atol + o.rtol * y.array().abs();
@@ -140,14 +146,14 @@ Stats integrate_dopri5(const Function& f, double t0, double t1, Vector& y, const
     const double d1 = error_norm(k1.array() / sc, o.norm_split);
     double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
     h0 = std::min(h0, span);
-    tmp = y + dir * h0 * k1;
-    F(t0 + dir * h0, tmp, k2);
+    const Vector k2 = eval(t0 + dir * h0, Vector(y + dir * h0 * k1));
     const double d2 = error_norm((k2 - k1).array() / sc, o.norm_split) / h0;
     const double h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? std::max(1e-6, h0 * 1e-3)
-                                                  : std::pow(0.01 / std::max(d1, d2), 1.0 / 5.0);
+                                                  : std::pow(0.01 / std::max(d1, d2), 1.0 / order);
     h = std::min(100 * h0, h1);
   }
 
+  std::vector<Vector> ks;
   double t = t0;
   while ((t1 - t) * dir > 0) {
     if (stats.steps + stats.rejected >= o.max_steps)
@@ -162,33 +168,32 @@ Stats integrate_dopri5(const Function& f, double t0, double t1, Vector& y, const
     if (h < 1e-12 * std::max(1.0, std::abs(t)))
       throw SolverError("the ODE step size underflowed at t = " + std::to_string(t) + "; the dynamics are too stiff for rtol/atol");
     const double hs = dir * h;
-    F(t + C2 * hs, y + hs * (A21 * k1), k2);
-    F(t + C3 * hs, y + hs * (A31 * k1 + A32 * k2), k3);
-    F(t + C4 * hs, y + hs * (A41 * k1 + A42 * k2 + A43 * k3), k4);
-    F(t + C5 * hs, y + hs * (A51 * k1 + A52 * k2 + A53 * k3 + A54 * k4), k5);
-    F(t + hs, y + hs * (A61 * k1 + A62 * k2 + A63 * k3 + A64 * k4 + A65 * k5), k6);
-    y_new = y + hs * (B1 * k1 + B3 * k3 + B4 * k4 + B5 * k5 + B6 * k6);
+    y_new = rk_step(tab, eval, t, hs, y, k1, combine, ks);
     const double t_new = last ? t1 : t + hs;
-    F(t_new, y_new, k7);
-    const Vector err = hs * (E1 * k1 + E3 * k3 + E4 * k4 + E5 * k5 + E6 * k6 + E7 * k7);
+    // The derivative at the step's end: the next step's first stage (FSAL), and in the error
+    // estimate of FSAL pairs.
+    F(t_new, y_new, k_last);
+    ks.push_back(k_last);
+    const Vector err = combine(Vector::Zero(y.size()), hs, tab.error, ks);
     const double ratio = error_norm(err.array() / scale(y, y_new), o.norm_split);
     if (!std::isfinite(ratio)) throw SolverError("the ODE error estimate became non-finite at t = " + std::to_string(t));
 
-    // torchdiffeq's step control: safety 0.9, growth <= 10, shrink >= 0.2, never shrink after success.
     const bool accept = ratio <= 1.0;
-    double factor = ratio == 0 ? 10.0 : std::min(10.0, std::max(0.9 * std::pow(ratio, -1.0 / 5.0), accept ? 1.0 : 0.2));
+    double factor = ratio == 0 ? 10.0 : std::min(10.0, std::max(0.9 * std::pow(ratio, -1.0 / order), accept ? 1.0 : 0.2));
     if (accept) {
       const Vector y_old = y;
       emit(ts, next, t_new, dir, last, y_new, cb, [&](double tq, Vector& out) {
+        if (tab.dense.empty()) return hermite(tq, t, hs, y_old, ks.front(), y_new, k_last, out);
+        // Hairer's continuous extension of the step.
         const double th = (tq - t) / hs, th1 = 1 - th;
         const Vector ydiff = y_new - y_old;
-        const Vector bspl = hs * k1 - ydiff;
-        const Vector r5 = hs * (D1 * k1 + D3 * k3 + D4 * k4 + D5 * k5 + D6 * k6 + D7 * k7);
-        out = y_old + th * (ydiff + th1 * (bspl + th * ((ydiff - hs * k7 - bspl) + th1 * r5)));
+        const Vector bspl = hs * ks.front() - ydiff;
+        const Vector r5 = combine(Vector::Zero(y.size()), hs, tab.dense, ks);
+        out = y_old + th * (ydiff + th1 * (bspl + th * ((ydiff - hs * k_last - bspl) + th1 * r5)));
       });
       y = y_new;
       t = t_new;
-      k1 = k7;
+      k1 = k_last;
       ++stats.steps;
       if (o.on_step) o.on_step(t, stats);
     } else {
@@ -201,28 +206,12 @@ Stats integrate_dopri5(const Function& f, double t0, double t1, Vector& y, const
 
 }  // namespace
 
-Method method_from_name(const std::string& name) {
-  if (name == "dopri5") return Method::Dopri5;
-  if (name == "rk4") return Method::Rk4;
-  if (name == "euler") return Method::Euler;
-  throw InvalidInput("unknown ODE method '" + name + "': use dopri5, rk4 or euler");
-}
-
-std::string method_name(Method m) {
-  switch (m) {
-    case Method::Dopri5: return "dopri5";
-    case Method::Rk4: return "rk4";
-    case Method::Euler: return "euler";
-  }
-  return "?";
-}
-
 Stats integrate(const Function& f, double t0, double t1, Vector& y, const Options& o,
                 const std::vector<double>& ts, const OutputCallback& cb) {
   if (!std::isfinite(t0) || !std::isfinite(t1)) throw InvalidInput("integration bounds must be finite");
   if (!y.allFinite()) throw InvalidInput("the ODE initial state contains NaN or Inf");
   check_outputs(t0, t1, ts);
-  if (o.method == Method::Dopri5) return integrate_dopri5(f, t0, t1, y, o, ts, cb);
+  if (o.method.tableau().adaptive()) return integrate_adaptive(f, t0, t1, y, o, ts, cb);
   return integrate_fixed(f, t0, t1, y, o, ts, cb);
 }
 

@@ -1,23 +1,21 @@
-// ODE solvers behind one interface, in the manner of torchdiffeq's odeint: a solver is a Butcher
-// tableau plus step control; the problem is a function dy/dt = f(t, y).
+// ODE solvers behind one interface, in the manner of torchdiffeq's odeint: a method is a Butcher
+// tableau (ode/tableau.hpp), run by one adaptive stepper (embedded error estimate, step control,
+// dense output) or one fixed-step stepper; the problem is a function dy/dt = f(t, y).
 #pragma once
 #include <Eigen/Dense>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "ode/tableau.hpp"
+
 namespace enf::ode {
 
 using Vector = Eigen::VectorXd;
 
-enum class Method { Dopri5, Rk4, Euler };
-
 // The most steps any solve may be allowed: a bound on run time whatever the caller asks for
 // (fixed_steps, max_steps). A solve that needs more ends with SolverError, never hangs.
 constexpr int kMaxSteps = 1000000;
-
-Method method_from_name(const std::string& name);  // "dopri5", "rk4", "euler"; throws InvalidInput
-std::string method_name(Method m);
 
 struct Stats {
   int nfe = 0;       // function evaluations
@@ -26,11 +24,11 @@ struct Stats {
 };
 
 struct Options {
-  Method method = Method::Dopri5;
-  double rtol = 1e-4;
+  Method method;            // dopri5 unless set
+  double rtol = 1e-4;       // adaptive methods
   double atol = 1e-4;
-  int fixed_steps = 50;     // rk4 / euler: number of equal steps over [t0, t1], at most kMaxSteps
-  int max_steps = 10000;    // dopri5: accepted + rejected steps before giving up with SolverError (<= kMaxSteps)
+  int fixed_steps = 50;     // fixed-step methods: equal steps over [t0, t1], at most kMaxSteps
+  int max_steps = 10000;    // adaptive methods: accepted + rejected steps before SolverError (<= kMaxSteps)
   // Components [norm_split, n) form a second group in the error norm (max of the two RMS norms,
   // as torchdiffeq does for a tuple state such as (z, log p)). 0 means one group.
   int norm_split = 0;
@@ -45,8 +43,8 @@ using Function = std::function<void(double t, const Vector& y, Vector& dydt)>;
 using OutputCallback = std::function<void(int index, double t, const Vector& y)>;
 
 // Integrates y from t0 to t1 (either direction) in place. `output_times` must be monotone in the
-// direction of integration and inside [t0, t1]; dopri5 reads them from its dense output
-// (4th-order continuous extension), fixed-step methods from cubic Hermite interpolation.
+// direction of integration and inside [t0, t1]; they are read from the method's continuous
+// extension where its tableau has one (dopri5: 4th order), else from cubic Hermite interpolation.
 // The last output at t1 is the final state itself, not an interpolation.
 Stats integrate(const Function& f, double t0, double t1, Vector& y, const Options& options,
                 const std::vector<double>& output_times = {}, const OutputCallback& on_output = {});

@@ -275,6 +275,14 @@ Var Tape::sum_all(Var a) {
   });
 }
 
+Var Tape::cols(Var a, int start, int n) {
+  return push(value(a).middleCols(start, n), any(a), [a, start, n](Tape& t, const Mat& g) {
+    Mat ga = Mat::Zero(t.value(a).rows(), t.value(a).cols());
+    ga.middleCols(start, n) = g;
+    t.accumulate(a, std::move(ga));
+  });
+}
+
 Var Tape::gather_cols(Var a, const std::vector<int>& idx) {
   const Mat& A = value(a);
   Mat v(A.rows(), static_cast<Eigen::Index>(idx.size()));

@@ -50,6 +50,7 @@ class Tape {
   Var reciprocal(Var a);
   Var sum_rows(Var a);                      // 1 x cols: sum over rows
   Var sum_all(Var a);                       // 1 x 1
+  Var cols(Var a, int start, int n);       // a.middleCols(start, n)
   // The index lists are held by reference: they must outlive the tape.
   Var gather_cols(Var a, const std::vector<int>& idx);              // out.col(k) = a.col(idx[k])
   Var scatter_cols(Var a, const std::vector<int>& idx, int n_cols);  // out.col(idx[k]) += a.col(k)

@@ -1,38 +1,29 @@
-// The particle E-NF as a differentiable double-precision graph for training: the EGNN dynamics
-// (the formula of egnn::Egnn::forward, written on the autodiff tape), its Jacobian-vector product
-// (the formula of egnn::Egnn::jvp, as tape ops), fixed-step RK4 (the 3/8 rule of ode::integrate)
-// and the negative log-likelihood with Hutchinson's trace estimate. Gradients with respect to
+// A particle flow as a differentiable double-precision graph for training: the field's velocity
+// and its Jacobian-vector product on the tape (fields::FieldKind::tape_velocity: the same formula
+// the float32 inference runs), a fixed-step solver (ode::rk_step: the code and coefficients of
+// the float32 solves; the paper's rk4) and the negative log-likelihood with Hutchinson's trace estimate. Gradients with respect to
 // every parameter come from backpropagation through the solver's steps, one step's tape at a
 // time (the states between steps are kept, each step is recomputed in the backward sweep), so
 // memory stays at one step's activations whatever the number of steps.
 //
-// The float32 inference path (EgnnDynamics, integrate_forward / integrate_reverse) runs the same
-// weights after to_weights(); tests check that both give the same velocity, JVP and NLL.
+// The float32 inference path (the kind's inference field, integrate_forward / integrate_reverse)
+// runs the same parameters; tests check that both give the same velocity, JVP and NLL.
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "egnn/egnn.hpp"
+#include "fields/field.hpp"
+#include "ode/tableau.hpp"
 
 namespace enf::train {
 
 using Mat = Eigen::MatrixXd;
-
-// The network's parameters in double, as a flat list of named matrices (the optimiser's view).
-struct EgnnParams {
-  egnn::EgnnConfig config;
-  std::vector<std::string> names;
-  std::vector<Mat> values;
-
-  size_t count() const;  // number of scalars
-  static EgnnParams from_weights(const egnn::EgnnWeights& w);
-  egnn::EgnnWeights to_weights() const;  // narrowed to float32 for the inference path
-};
+using fields::FieldParams;
 
 struct NllOptions {
-  int steps = 10;  // RK4 steps over t in [0, 1] (4 evaluations each)
+  int steps = 10;  // solver steps over t in [0, 1] (4 evaluations each with rk4)
   // Keep every step's tape from the forward sweep for the backward sweep (faster, memory grows
   // with steps x batch); false recomputes one step at a time from the stored states.
   bool keep_tapes = false;
@@ -51,6 +42,7 @@ struct NllOptions {
   // Threads over the slices (native builds; the WebAssembly build has none and uses 1). The
   // slices' results are summed in slice order, so any thread count gives bit-identical results.
   int threads = 1;
+  ode::Method method = ode::Method::rk4();  // a fixed-step method (the paper's: rk4, the 3/8 rule)
 };
 
 // Edges (particle pairs x samples) per pass when NllOptions::chunk is 0.
@@ -60,17 +52,17 @@ struct NllResult {
   double loss = 0;               // mean over the batch of -log p(x) (Hutchinson estimate), nats
   double regulariser = 0;        // the regularisers' value; grads are those of loss + regulariser
   Eigen::VectorXd log_p;         // per sample
-  std::vector<Mat> grads;        // d loss / d params, same order as EgnnParams::values; empty if not asked
+  std::vector<Mat> grads;        // d loss / d params, same order as FieldParams::values; empty if not asked
 };
 
 // x: (B, N*D) centred samples, probes: (B, N*D) Hutchinson probes held fixed during the solve.
 // With want_grad, also the exact gradient of loss + regulariser (discretised, probe-conditioned).
-NllResult particle_nll(const EgnnParams& p, int n_particles, int dim, const Mat& x, const Mat& probes,
+NllResult particle_nll(const FieldParams& p, int n_particles, int dim, const Mat& x, const Mat& probes,
                        const NllOptions& options, bool want_grad);
 
 // Velocity v(t, x) and J v eps for a batch, in double, for the cross-checks against the float32
 // path. x, eps: (B, N*D). Returns (v, J eps) as (B, N*D) each.
-std::pair<Mat, Mat> particle_velocity(const EgnnParams& p, int n_particles, int dim, double t, const Mat& x,
+std::pair<Mat, Mat> particle_velocity(const FieldParams& p, int n_particles, int dim, double t, const Mat& x,
                                       const Mat& eps);
 
 }  // namespace enf::train

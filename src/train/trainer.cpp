@@ -7,24 +7,20 @@
 
 namespace enf::train {
 
-namespace {
-egnn::EgnnWeights initial_weights(uint64_t seed) { return egnn::EgnnWeights::random(ParticleModel::default_config(), seed); }
-}  // namespace
-
 Trainer::Trainer(const ParticleSystem& s, Eigen::MatrixXd d, TrainConfig c)
-    : Trainer(s, std::move(d), c, initial_weights(c.seed)) {}
+    : Trainer(s, std::move(d), c, fields::field_kind(c.field).init(c.field_settings, c.seed)) {}
 
-Trainer::Trainer(const ParticleSystem& s, Eigen::MatrixXd d, TrainConfig c, const egnn::EgnnWeights& init)
+Trainer::Trainer(const ParticleSystem& s, Eigen::MatrixXd d, TrainConfig c, fields::FieldParams init)
     : sys_(s),
       data_(std::move(d)),
       cfg_(c),
-      params_(EgnnParams::from_weights(init)),
+      params_(std::move(init)),
       opt_(params_.values, c.adam),
       rng_(c.seed ^ 0x5eed5eed5eedULL) {
   validate_dataset(data_, sys_, "the training set");
   if (c.batch < 1 || c.batch > 100000) throw InvalidInput("the batch size must be between 1 and 100000");
   if (!(c.max_grad_norm >= 0)) throw InvalidInput("max_grad_norm must be >= 0 (0 disables clipping)");
-  if (init.config.in_features != 1) throw InvalidInput("the particle network takes only time as node input");
+  fields::field_kind(params_.kind);  // a known kind
   data_ = centre(data_, sys_.dim);
   order_.resize(data_.rows());
   shuffle();
@@ -63,6 +59,6 @@ double Trainer::epoch() {
   return sum / n;
 }
 
-ParticleModel Trainer::model() const { return ParticleModel(sys_.name, sys_.n_particles, sys_.dim, params_.to_weights()); }
+ParticleModel Trainer::model() const { return ParticleModel(sys_.name, sys_.n_particles, sys_.dim, params_); }
 
 }  // namespace enf::train

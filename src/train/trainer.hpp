@@ -5,6 +5,7 @@
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
+#include <string>
 
 #include "models/particle_model.hpp"
 #include "tensor/random.hpp"
@@ -18,8 +19,10 @@ struct TrainConfig {
   int batch = 100;
   AdamWOptions adam;            // lr 5e-4, amsgrad, weight decay 1e-12 (the paper's setup)
   double max_grad_norm = 10.0;  // global clipping threshold (0: no clipping)
-  NllOptions solver{4, true};   // RK4 steps through which the loss is differentiated
+  NllOptions solver{4, true};   // 4 rk4 steps through which the loss is differentiated
   uint64_t seed = 0;            // initial weights, shuffling and probes
+  std::string field = "egnn";   // the velocity field's kind (fields/) and its settings (null: the
+  json::Value field_settings;   // kind's defaults, for the EGNN the paper's 3 layers of 32)
 };
 
 struct StepReport {
@@ -30,11 +33,11 @@ struct StepReport {
 
 class Trainer {
  public:
-  // Validates the data (InvalidInput: empty, wrong size, NaN) and initialises the paper's
-  // network with PyTorch-style random weights from config.seed.
+  // Validates the data (InvalidInput: empty, wrong size, NaN) and initialises the configured field
+  // with PyTorch-style random parameters from config.seed.
   Trainer(const ParticleSystem& system, Eigen::MatrixXd train_data, TrainConfig config);
-  // Continues from given weights (e.g. a saved model) instead of a random initialisation.
-  Trainer(const ParticleSystem& system, Eigen::MatrixXd train_data, TrainConfig config, const egnn::EgnnWeights& init);
+  // Continues from given parameters (e.g. a saved model's) instead of a random initialisation.
+  Trainer(const ParticleSystem& system, Eigen::MatrixXd train_data, TrainConfig config, fields::FieldParams init);
 
   StepReport step();    // one minibatch (the next of the current shuffled epoch)
   double epoch();       // the rest of the current epoch; returns its mean loss
@@ -42,14 +45,14 @@ class Trainer {
 
   long steps() const { return opt_.steps(); }
   int epochs() const { return epochs_; }  // passes completed over the training set
-  const EgnnParams& params() const { return params_; }
+  const FieldParams& params() const { return params_; }
   ParticleModel model() const;  // the current weights in the float32 inference model
 
  private:
   ParticleSystem sys_;
   Eigen::MatrixXd data_;
   TrainConfig cfg_;
-  EgnnParams params_;
+  FieldParams params_;
   AdamW opt_;
   Rng rng_;
   std::vector<int> order_;

@@ -24,7 +24,7 @@ EgnnDynamics small_dynamics(int dim, int features, bool attention, bool tanh, ui
   c.tanh = tanh;
   c.edge_attr = true;
   auto w = enf::egnn::EgnnWeights::random(c, seed);
-  for (auto& l : w.layers) l.coord2 *= 300.0f;  // make the coordinate head matter in tests
+  for (auto& l : w.p.layers) l.coord2_w *= 300.0f;  // make the coordinate head matter in tests
   return EgnnDynamics(enf::egnn::Egnn(std::move(w)), dim, features, true);
 }
 

@@ -133,7 +133,7 @@ TEST(Limits, SolverStepsAreBoundedSoNoSolveHangs) {
   o.max_steps = enf::ode::kMaxSteps + 1;
   const auto rhs = [](double, const enf::ode::Vector& v, enf::ode::Vector& d) { d = v; };
   expect_error<enf::InvalidInput>([&] { enf::ode::integrate(rhs, 0, 1, y, o); }, "max_steps must be in [1, 1000000]");
-  o.method = enf::ode::Method::Rk4;
+  o.method = enf::ode::Method::rk4();
   o.fixed_steps = enf::ode::kMaxSteps + 1;
   expect_error<enf::InvalidInput>([&] { enf::ode::integrate(rhs, 0, 1, y, o); }, "fixed_steps must be in [1, 1000000]");
   // y' = y^2 from y(0) = 1 blows up at t = 1: dopri5 must stop with SolverError, quickly.
@@ -155,7 +155,7 @@ TEST(Limits, SolverStepsAreBoundedSoNoSolveHangs) {
 TEST(Limits, ProbeSampleAndFrameCountsAreBounded) {
   const enf::chem::Molecule m = chain(4);
   enf::LikelihoodOptions o;
-  o.solver.method = enf::ode::Method::Rk4;
+  o.solver.method = enf::ode::Method::rk4();
   o.solver.fixed_steps = 2;
   for (int probes : {0, -1, enf::api::kMaxProbes + 1}) {
     o.probes = probes;
@@ -328,7 +328,7 @@ TEST(Limits, HostileActNormScalesAreRejectedOrEndInSolverError) {
       enf::Qm9Model::load(enf::SafeTensors::from_bytes(with_tensor_value("transformations.0.h_log_s", 80.0f)));
   enf::SampleOptions o;
   o.atoms = 4;
-  o.solver.method = enf::ode::Method::Rk4;
+  o.solver.method = enf::ode::Method::rk4();
   o.solver.fixed_steps = 2;
   expect_error<enf::SolverError>([&] { huge.sample(o); }, "beyond 1e9");
 }

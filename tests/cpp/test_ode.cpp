@@ -87,16 +87,16 @@ TEST(Dopri5, LastOutputIsTheFinalStateExactly) {
 }
 
 TEST(FixedStep, Rk4IsFourthOrderAndEulerFirstOrder) {
-  const double rk_ratio = oscillator_error(Method::Rk4, 20, 2) / oscillator_error(Method::Rk4, 40, 2);
+  const double rk_ratio = oscillator_error(Method::rk4(), 20, 2) / oscillator_error(Method::rk4(), 40, 2);
   EXPECT_NEAR(std::log2(rk_ratio), 4.0, 0.3);
-  const double eu_ratio = oscillator_error(Method::Euler, 400, 2) / oscillator_error(Method::Euler, 800, 2);
+  const double eu_ratio = oscillator_error(Method::euler(), 400, 2) / oscillator_error(Method::euler(), 800, 2);
   EXPECT_NEAR(std::log2(eu_ratio), 1.0, 0.1);
-  EXPECT_LT(oscillator_error(Method::Rk4, 100, 2), 1e-8);
+  EXPECT_LT(oscillator_error(Method::rk4(), 100, 2), 1e-8);
 }
 
 TEST(FixedStep, CountsEvaluations) {
   Options o;
-  o.method = Method::Rk4;
+  o.method = Method::rk4();
   o.fixed_steps = 10;
   Vector y(2);
   y << 1, 0;
@@ -139,4 +139,64 @@ TEST(OdeErrors, BadArgumentsAreRejected) {
   o.rtol = 1e-4;
   EXPECT_THROW(enf::ode::integrate(oscillator, 0, 1, y, o, {0.5, 0.2}), enf::InvalidInput);
   EXPECT_THROW(enf::ode::method_from_name("rk45"), enf::InvalidInput);
+}
+
+// Every registered tableau is consistent: rows of a sum to the nodes, the weights sum to 1, the
+// error weights (b - b_hat) to 0; FSAL pairs' last row of a is b.
+TEST(Tableau, EveryMethodIsConsistent) {
+  ASSERT_GE(enf::ode::tableaus().size(), 5u);
+  for (const enf::ode::Tableau& t : enf::ode::tableaus()) {
+    const int s = t.stages();
+    ASSERT_EQ(static_cast<int>(t.c.size()), s) << t.name;
+    ASSERT_EQ(static_cast<int>(t.a.size()), s) << t.name;
+    double bsum = 0;
+    for (double b : t.b) bsum += b;
+    EXPECT_NEAR(bsum, 1.0, 1e-14) << t.name;
+    for (int i = 0; i < s; ++i) {
+      ASSERT_EQ(static_cast<int>(t.a[i].size()), i) << t.name << " row " << i;
+      double row = 0;
+      for (double a : t.a[i]) row += a;
+      EXPECT_NEAR(row, t.c[i], 1e-14) << t.name << " row " << i;
+    }
+    if (t.adaptive()) {
+      EXPECT_EQ(static_cast<int>(t.error.size()), s + (t.fsal ? 1 : 0)) << t.name;
+      double esum = 0;
+      for (double e : t.error) esum += e;
+      EXPECT_NEAR(esum, 0.0, 1e-14) << t.name;
+    }
+    EXPECT_EQ(enf::ode::method_from_name(t.name).name(), t.name);
+  }
+}
+
+// Each method converges at its order on the oscillator (fixed steps: error ratio 2^order when the
+// step halves); the adaptive ones meet their tolerance, also with Hermite dense output (bosh3).
+TEST(Tableau, EveryMethodConvergesAtItsOrder) {
+  for (const enf::ode::Tableau& t : enf::ode::tableaus()) {
+    if (t.adaptive()) {
+      Options o;
+      o.method = Method(t);
+      o.rtol = o.atol = 1e-8;
+      std::vector<double> ts{0.0, 2.5, 5.0, 7.5, 10.0};
+      Vector y(2);
+      y << 1, 0;
+      double worst = 0;
+      enf::ode::integrate(oscillator, 0, 10, y, o, ts, [&](int, double tt, const Vector& yt) {
+        worst = std::max(worst, std::hypot(yt(0) - std::cos(tt), yt(1) + std::sin(tt)));
+      });
+      EXPECT_LT(worst, 1e-5) << t.name;
+      continue;
+    }
+    const int n = t.order >= 4 ? 20 : 400;
+    const double ratio = oscillator_error(Method(t), n, 2) / oscillator_error(Method(t), 2 * n, 2);
+    EXPECT_NEAR(std::log2(ratio), t.order, 0.3) << t.name;
+  }
+}
+
+TEST(Tableau, UnknownNamesListTheMethods) {
+  try {
+    enf::ode::method_from_name("rk45");
+    FAIL();
+  } catch (const enf::InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("dopri5, bosh3, rk4, midpoint, euler"), std::string::npos) << e.what();
+  }
 }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "errors.hpp"
+#include "fields/egnn_field.hpp"
 #include "models/particle_model.hpp"
 #include "models/safetensors.hpp"
 #include "tensor/random.hpp"
@@ -21,12 +22,19 @@ using namespace enf::train;
 
 namespace {
 
+// The paper's particle network: 3 layers, 32 features, attention, tanh head, time as node input.
+egnn::EgnnConfig particle_config() { return egnn::EgnnConfig{3, 32, 1, 1, true, true, 15.0, true}; }
+
 // Random weights with the coordinate head scaled up so that it matters (the reference
 // initialisation makes it ~0, which would hide errors in its derivatives).
 egnn::EgnnWeights test_weights(egnn::EgnnConfig c, uint64_t seed, float head = 300.0f) {
   auto w = egnn::EgnnWeights::random(c, seed);
-  for (auto& l : w.layers) l.coord2 *= head;
+  for (auto& l : w.p.layers) l.coord2_w *= head;
   return w;
+}
+
+fields::FieldParams test_weights_params(egnn::EgnnConfig c, uint64_t seed, float head = 300.0f) {
+  return fields::egnn_field_params(test_weights(c, seed, head));
 }
 
 Eigen::MatrixXd randn(int rows, int cols, uint64_t seed, double scale = 1.0) {
@@ -71,9 +79,9 @@ Eigen::VectorXd transform(const Eigen::VectorXd& x, int D, const Eigen::MatrixXd
 TEST(TrainGraph, MatchesFloat32VelocityAndJvp) {
   // DW4 (2-D) and LJ13 (3-D) shapes with the paper's network.
   for (auto [N, D] : {std::pair{4, 2}, std::pair{13, 3}}) {
-    const auto w = test_weights(ParticleModel::default_config(), 11);
-    const EgnnParams p = EgnnParams::from_weights(w);
-    const ParticleModel model("test", N, D, p.to_weights());
+    const auto w = test_weights(particle_config(), 11);
+    const FieldParams p = fields::egnn_field_params(w);
+    const ParticleModel model("test", N, D, p);
     const Eigen::MatrixXd x = randn(3, N * D, 5, 1.5), e = rademacher(3, N * D, 6);
     const auto [v, jv] = particle_velocity(p, N, D, 0.37, x, e);
     for (int b = 0; b < 3; ++b) {
@@ -91,8 +99,8 @@ TEST(TrainGraph, NllMatchesFloat32Rk4Solve) {
   // The same discretisation (RK4, 3/8 rule, 5 steps) and the same Rademacher probe as
   // flow::integrate_forward draws for a seed: the double graph and the float32 path agree.
   const int N = 4, D = 2, steps = 5;
-  const EgnnParams p = EgnnParams::from_weights(test_weights(ParticleModel::default_config(), 3, 30.0f));
-  const ParticleModel model("dw4", N, D, p.to_weights());
+  const FieldParams p = fields::egnn_field_params(test_weights(particle_config(), 3, 30.0f));
+  const ParticleModel model("dw4", N, D, p);
   const Eigen::MatrixXd x = centre(randn(1, N * D, 9, 2.0), D);
   const uint64_t seed = 77;
   Rng rng(seed);
@@ -100,7 +108,7 @@ TEST(TrainGraph, NllMatchesFloat32Rk4Solve) {
   for (int i = 0; i < N * D; ++i) probe(0, i) = rng.rademacher();
   const NllResult r = particle_nll(p, N, D, x, probe, NllOptions{steps, false}, false);
   ode::Options solver;
-  solver.method = ode::Method::Rk4;
+  solver.method = ode::Method::rk4();
   solver.fixed_steps = steps;
   const ParticleLikelihood f = model.log_likelihood(x.row(0).transpose(), solver, trace(flow::Trace::Hutchinson, true, seed));
   EXPECT_NEAR(r.log_p(0), f.log_likelihood, 1e-4 * (1 + std::abs(f.log_likelihood)));
@@ -108,19 +116,19 @@ TEST(TrainGraph, NllMatchesFloat32Rk4Solve) {
 }
 
 // A small particle network with random weights (scale: the init's spread, as in test_weights).
-EgnnParams tiny_params(int n_layers, int hidden, uint64_t seed, float scale) {
-  egnn::EgnnConfig c = ParticleModel::default_config();
+FieldParams tiny_params(int n_layers, int hidden, uint64_t seed, float scale) {
+  egnn::EgnnConfig c = particle_config();
   c.n_layers = n_layers;
   c.hidden = hidden;
-  return EgnnParams::from_weights(test_weights(c, seed, scale));
+  return fields::egnn_field_params(test_weights(c, seed, scale));
 }
 
 // The derivative of `objective` along a random direction u in parameter space: grad . u from the
 // given gradient, and the central finite difference (f(p + h u) - f(p - h u)) / 2h.
 template <class F>
-std::pair<double, double> directional_derivative(const EgnnParams& p, const std::vector<Eigen::MatrixXd>& grads,
+std::pair<double, double> directional_derivative(const FieldParams& p, const std::vector<Eigen::MatrixXd>& grads,
                                                  F objective, uint64_t seed, double h = 1e-5) {
-  EgnnParams up = p, um = p;
+  FieldParams up = p, um = p;
   double dot = 0;
   Rng rng(seed);
   for (size_t i = 0; i < p.values.size(); ++i)
@@ -134,16 +142,17 @@ std::pair<double, double> directional_derivative(const EgnnParams& p, const std:
 }
 
 // Exact gradients of the training loss (Hutchinson NLL through 3 RK4 steps) against central
-// finite differences in double on a tiny network: two entries of every kind of parameter of
-// every layer, and the whole loss along a random direction in parameter space.
+// finite differences in double on a tiny network: two entries of every parameter tensor of every
+// layer (and one in each input block of edge_mlp.0 and node_mlp.0: [h_i, h_j, r, attr] and
+// [h, agg]), and the whole loss along a random direction in parameter space.
 TEST(TrainGraph, GradientMatchesFiniteDifferences) {
-  const EgnnParams p = tiny_params(2, 6, 21, 100.0f);
+  const FieldParams p = tiny_params(2, 6, 21, 100.0f);
   const int N = 4, D = 2;
   const Eigen::MatrixXd x = centre(randn(3, N * D, 4, 2.0), D), e = rademacher(3, N * D, 8);
   const NllOptions o{3, false};
   const NllResult r = particle_nll(p, N, D, x, e, o, true);
   ASSERT_EQ(r.grads.size(), p.values.size());
-  auto loss = [&](const EgnnParams& q) { return particle_nll(q, N, D, x, e, o, false).loss; };
+  auto loss = [&](const FieldParams& q) { return particle_nll(q, N, D, x, e, o, false).loss; };
   const double h = 1e-5;
   int checked = 0;
   for (size_t i = 0; i < p.values.size(); ++i) {
@@ -151,8 +160,12 @@ TEST(TrainGraph, GradientMatchesFiniteDifferences) {
       EXPECT_EQ(r.grads[i].cwiseAbs().maxCoeff(), 0.0);
       continue;
     }
-    for (Eigen::Index k : {Eigen::Index(0), p.values[i].size() - 1}) {
-      EgnnParams q = p;
+    std::vector<Eigen::Index> entries{0, p.values[i].size() - 1};
+    const Eigen::Index rows = p.values[i].rows(), H = static_cast<Eigen::Index>(p.config.at("hidden").as_number());
+    if (p.names[i].find("edge_mlp.0.weight") != std::string::npos) entries.insert(entries.end(), {H * rows, 2 * H * rows});
+    if (p.names[i].find("node_mlp.0.weight") != std::string::npos) entries.push_back(H * rows);
+    for (Eigen::Index k : entries) {
+      FieldParams q = p;
       q.values[i](k) += h;
       const double lp = loss(q);
       q.values[i](k) -= 2 * h;
@@ -162,7 +175,7 @@ TEST(TrainGraph, GradientMatchesFiniteDifferences) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 2 * (2 + 2 * 17));
+  EXPECT_GE(checked, 2 * (2 + 2 * 13) + 2 * 3);
   // Whole loss along a random direction u: d/ds L(p + s u) = grad . u.
   const auto [dot, fd] = directional_derivative(p, r.grads, loss, 99, h);
   EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
@@ -171,12 +184,12 @@ TEST(TrainGraph, GradientMatchesFiniteDifferences) {
 // The same check in 3-D (LJ13's dimension), along a random direction: every formula is shared
 // with 2-D, but the shapes (and the prior's (N - 1) D) are not.
 TEST(TrainGraph, GradientMatchesFiniteDifferences3d) {
-  const EgnnParams p = tiny_params(2, 6, 31, 100.0f);
+  const FieldParams p = tiny_params(2, 6, 31, 100.0f);
   const int N = 5, D = 3;
   const Eigen::MatrixXd x = centre(randn(3, N * D, 32, 1.0), D), e = rademacher(3, N * D, 33);
   const NllOptions o{3, true};
   const NllResult r = particle_nll(p, N, D, x, e, o, true);
-  auto loss = [&](const EgnnParams& q) { return particle_nll(q, N, D, x, e, o, false).loss; };
+  auto loss = [&](const FieldParams& q) { return particle_nll(q, N, D, x, e, o, false).loss; };
   const auto [dot, fd] = directional_derivative(p, r.grads, loss, 34);
   EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
   EXPECT_GT(std::abs(fd), 1e-3);
@@ -184,14 +197,14 @@ TEST(TrainGraph, GradientMatchesFiniteDifferences3d) {
 
 // The optional regularisers (kinetic energy, Jacobian Frobenius estimate) are differentiated too.
 TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
-  const EgnnParams p = tiny_params(2, 6, 23, 100.0f);
+  const FieldParams p = tiny_params(2, 6, 23, 100.0f);
   const Eigen::MatrixXd x = centre(randn(3, 8, 14, 2.0), 2), e = rademacher(3, 8, 15);
   NllOptions o{3, false};
   o.kinetic = 0.3;
   o.jacobian = 0.2;
   const NllResult r = particle_nll(p, 4, 2, x, e, o, true);
   EXPECT_GT(r.regulariser, 1e-3);
-  auto objective = [&](const EgnnParams& q) {
+  auto objective = [&](const FieldParams& q) {
     const NllResult s = particle_nll(q, 4, 2, x, e, o, false);
     return s.loss + s.regulariser;
   };
@@ -199,7 +212,7 @@ TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
   const auto [dot, fd] = directional_derivative(p, r.grads, objective, 5, h);
   EXPECT_LE(std::abs(dot - fd), 1e-4 * std::abs(fd)) << dot << " vs " << fd;
   for (size_t i : {size_t(4), size_t(15), p.values.size() - 1}) {  // edge_hi, coord2 of layer 0, node2.bias of the last
-    EgnnParams q = p;
+    FieldParams q = p;
     q.values[i](0) += h;
     const double lp = objective(q);
     q.values[i](0) -= 2 * h;
@@ -211,7 +224,7 @@ TEST(TrainGraph, RegularisedGradientMatchesFiniteDifferences) {
 }
 
 TEST(TrainGraph, KeptTapesGiveTheSameGradient) {
-  const EgnnParams p = tiny_params(ParticleModel::default_config().n_layers, 8, 2, 50.0f);
+  const FieldParams p = tiny_params(particle_config().n_layers, 8, 2, 50.0f);
   const Eigen::MatrixXd x = centre(randn(5, 8, 1, 2.0), 2), e = rademacher(5, 8, 2);
   const NllResult a = particle_nll(p, 4, 2, x, e, NllOptions{4, false}, true);
   const NllResult b = particle_nll(p, 4, 2, x, e, NllOptions{4, true}, true);
@@ -222,7 +235,7 @@ TEST(TrainGraph, KeptTapesGiveTheSameGradient) {
 // Gradient accumulation: passes over slices of the batch (uneven: 7 = 3 + 3 + 1) add up to the
 // whole batch's loss, log p, regulariser and gradient.
 TEST(TrainGraph, ChunkedBatchGivesTheSameLossAndGradient) {
-  const EgnnParams p = tiny_params(ParticleModel::default_config().n_layers, 8, 2, 50.0f);
+  const FieldParams p = tiny_params(particle_config().n_layers, 8, 2, 50.0f);
   const Eigen::MatrixXd x = centre(randn(7, 8, 3, 2.0), 2), e = rademacher(7, 8, 4);
   NllOptions whole{3, true};
   whole.chunk = 7;
@@ -291,7 +304,7 @@ TEST(TrainAdamW, ClipGradNorm) {
 
 TEST(TrainParticleModel, DynamicsEquivariantAndLikelihoodInvariant) {
   for (auto [N, D] : {std::pair{4, 2}, std::pair{13, 3}}) {
-    const ParticleModel m("t", N, D, test_weights(ParticleModel::default_config(), 4));
+    const ParticleModel m("t", N, D, test_weights_params(particle_config(), 4));
     const Eigen::VectorXd x = randn(N * D, 1, 3, 1.5).col(0);
     std::vector<int> perm(N);
     for (int i = 0; i < N; ++i) perm[i] = (i * 3 + 1) % N;
@@ -318,7 +331,7 @@ TEST(TrainParticleModel, DynamicsEquivariantAndLikelihoodInvariant) {
 }
 
 TEST(TrainParticleModel, SafetensorsRoundTripAndSampling) {
-  const ParticleModel m("dw4", 4, 2, test_weights(ParticleModel::default_config(), 8, 30.0f));
+  const ParticleModel m("dw4", 4, 2, test_weights_params(particle_config(), 8, 30.0f));
   std::vector<uint8_t> bytes = m.to_safetensors({{"note", "test"}});
   const SafeTensors f = SafeTensors::from_bytes(bytes);
   EXPECT_EQ(f.metadata().at("note"), "test");
@@ -372,9 +385,9 @@ TEST(TrainTrainer, BadInputIsInvalidInput) {
   c.batch = 10;
   c.adam.lr = -1;
   EXPECT_THROW(Trainer(dw4(), ok, c), InvalidInput);
-  const EgnnParams p = EgnnParams::from_weights(egnn::EgnnWeights::random(ParticleModel::default_config(), 1));
+  const FieldParams p = fields::egnn_field_params(egnn::EgnnWeights::random(particle_config(), 1));
   EXPECT_THROW(particle_nll(p, 4, 2, Eigen::MatrixXd::Zero(2, 6), Eigen::MatrixXd::Zero(2, 6), {}, false), InvalidInput);
-  const ParticleModel m("dw4", 4, 2, p.to_weights());
+  const ParticleModel m("dw4", 4, 2, p);
   EXPECT_THROW(m.log_likelihood(Eigen::VectorXd::Zero(9), {}, {}), InvalidInput);
   EXPECT_THROW(m.mean_nll(Eigen::MatrixXd(0, 8), {}, {}), InvalidInput);
 }

@@ -112,7 +112,9 @@ test('calls after dispose', { skip: skipNoWeights }, async () => {
 test('an aborted call rejects with AbortError', { skip: skipNoWeights }, async () => {
   const ac = new AbortController();
   const t0 = performance.now();
-  const p = model.score(water, { trace: 'exact', signal: ac.signal });
+  // A solve long enough that the abort lands mid-way (a warm exact score of water at the default
+  // tolerance takes ~40 ms, so an abort after 50 ms raced with its completion).
+  const p = model.score(water, { trace: 'exact', rtol: 1e-9, atol: 1e-9, signal: ac.signal });
   setTimeout(() => ac.abort(), 50);
   await rejects(p, AbortError, /aborted/);
   assert.ok(performance.now() - t0 < 5000);

@@ -1,0 +1,251 @@
+#include "egnn/f32_backend.hpp"
+
+#include <cmath>
+
+#include "nn/gemm.hpp"
+#include "nn/silu.hpp"
+
+namespace enf::egnn {
+
+void make_edges(int n, std::vector<int>& edge_i, std::vector<int>& edge_j) {
+  edge_i.clear();
+  edge_j.clear();
+  edge_i.reserve(static_cast<size_t>(n) * (n - 1));
+  edge_j.reserve(static_cast<size_t>(n) * (n - 1));
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+      if (i != j) {
+        edge_i.push_back(i);
+        edge_j.push_back(j);
+      }
+}
+
+int BufferPool::acquire(Eigen::Index rows, Eigen::Index cols) {
+  // The most recently returned buffer of this size (no reallocation, likely in cache); else the
+  // most recently returned of any size; else a new one.
+  int pick = -1;
+  for (size_t k = free_.size(); k-- > 0;)
+    if (buffers_[free_[k]].size() == rows * cols) {
+      pick = static_cast<int>(k);
+      break;
+    }
+  if (pick < 0 && !free_.empty()) pick = static_cast<int>(free_.size()) - 1;
+  int i;
+  if (pick >= 0) {
+    i = free_[pick];
+    free_.erase(free_.begin() + pick);
+  } else {
+    i = static_cast<int>(buffers_.size());
+    buffers_.emplace_back();
+    refs_.push_back(0);
+  }
+  buffers_[i].resize(rows, cols);
+  refs_[i] = 1;
+  return i;
+}
+
+F32Backend::F32Backend(Mode mode, ForwardCache& cache, BufferPool* tangent_pool, int tangents)
+    : mode_(mode),
+      c_(cache),
+      pool_(mode == Mode::Tangent ? *tangent_pool : cache.pool),
+      T_(mode == Mode::Tangent ? tangents : 1),
+      N_(cache.n_atoms),
+      E_(static_cast<int>(cache.edge_i.size())) {}
+
+OpRecord& F32Backend::record_at() {
+  const size_t k = k_++;
+  if (c_.ops.size() <= k) c_.ops.resize(k + 1);
+  return c_.ops[k];
+}
+
+F32Backend::T F32Backend::fresh(Eigen::Index rows, Eigen::Index cols) { return T(&pool_, pool_.acquire(rows, cols)); }
+
+F32Backend::T F32Backend::input(const MatrixF& value) {
+  record_at();
+  T out = fresh(value.rows(), value.cols());
+  *out = value;
+  return out;
+}
+
+F32Backend::T F32Backend::linear(const Eigen::Ref<const MatrixF>& W, const MatrixF& bias, const T& x) {
+  record_at();
+  T out = fresh(W.rows(), x->cols());
+  nn::matmul(*out, W, *x);
+  if (!tangent()) out->colwise() += bias.col(0);  // a bias has no tangent
+  return out;
+}
+
+F32Backend::T F32Backend::matmul(const Eigen::Ref<const MatrixF>& W, const T& x) {
+  record_at();
+  T out = fresh(W.rows(), x->cols());
+  nn::matmul(*out, W, *x);
+  return out;
+}
+
+F32Backend::T F32Backend::linear2(const Eigen::Ref<const MatrixF>& W1, const T& x1, const Eigen::Ref<const MatrixF>& W2,
+                                  const T& x2, const MatrixF& bias) {
+  record_at();
+  T out = fresh(W1.rows(), x1->cols());
+  nn::matmul(*out, W1, *x1);
+  nn::matmul(*out, W2, *x2, true);
+  if (!tangent()) out->colwise() += bias.col(0);
+  return out;
+}
+
+std::pair<F32Backend::T, F32Backend::T> F32Backend::edge_geometry(const T& xt) {
+  const MatrixF& x = *xt;
+  const int D = static_cast<int>(x.rows());
+  const auto& ei = c_.edge_i;
+  const auto& ej = c_.edge_j;
+  OpRecord& R = record_at();  // a: x_i - x_j (D, E), b: sqrt(r + 1e-8) + 1 (1, E)
+  T r = fresh(1, E_ * T_), dir = fresh(D, E_ * T_);
+  if (tangent()) {
+    MatrixF &dr = *r, &ddir = *dir;
+    for (int t = 0; t < T_; ++t)
+      for (int e = 0; e < E_; ++e) {
+        const int te = t * E_ + e;
+        ddir.col(te) = x.col(t * N_ + ei[e]) - x.col(t * N_ + ej[e]);  // d(x_i - x_j), scaled below
+        dr(te) = 2.0f * R.a.col(e).dot(ddir.col(te));
+        const float norm = R.b(e), sq = norm - 1.0f;  // sqrt(r + 1e-8)
+        ddir.col(te) = ddir.col(te) / norm - R.a.col(e) * (dr(te) / (2.0f * sq * norm * norm));
+      }
+    return {r, dir};
+  }
+  MatrixF& diff = R.a;
+  diff.resize(D, E_);
+  if (record()) R.b.resize(1, E_);
+  for (int e = 0; e < E_; ++e) {
+    diff.col(e) = x.col(ei[e]) - x.col(ej[e]);
+    (*r)(e) = diff.col(e).squaredNorm();
+    const float norm = std::sqrt((*r)(e) + 1e-8f) + 1.0f;
+    dir->col(e) = diff.col(e) / norm;
+    if (record()) R.b(e) = norm;
+  }
+  return {r, dir};
+}
+
+F32Backend::T F32Backend::edge_input(const T& A, const T& B, const Eigen::Ref<const MatrixF>& w_r, const T& r) {
+  return edge_input(A, B, w_r, r, w_r, T());
+}
+
+// One pass over the edges (the per-edge sum is the layer's widest elementwise work); columns as
+// vectors, which Eigen vectorises better than (H, 1) matrices.
+F32Backend::T F32Backend::edge_input(const T& A, const T& B, const Eigen::Ref<const MatrixF>& w_r, const T& r,
+                                     const Eigen::Ref<const MatrixF>& w_a, const T& attr) {
+  record_at();
+  const int H = static_cast<int>(A->rows());
+  const Eigen::Map<const nn::VectorF> wr(w_r.data(), H), wa(w_a.data(), H);
+  T out = fresh(H, E_ * T_);
+  const auto& ei = c_.edge_i;
+  const auto& ej = c_.edge_j;
+  for (int t = 0; t < T_; ++t)
+    for (int e = 0; e < E_; ++e) {
+      const int te = t * E_ + e;
+      if (attr)
+        out->col(te) = A->col(t * N_ + ei[e]) + B->col(t * N_ + ej[e]) + wr * (*r)(te) + wa * (*attr)(te);
+      else
+        out->col(te) = A->col(t * N_ + ei[e]) + B->col(t * N_ + ej[e]) + wr * (*r)(te);
+    }
+  return out;
+}
+
+F32Backend::T F32Backend::silu(T z) {
+  OpRecord& R = record_at();  // a: silu'(z)
+  if (tangent()) {
+    const Eigen::Index cols = R.a.cols();
+    for (int t = 0; t < T_; ++t) z->middleCols(t * cols, cols).array() *= R.a.array();
+  } else {
+    nn::silu_inplace(*z, record() ? &R.a : nullptr);
+  }
+  return z;
+}
+
+F32Backend::T F32Backend::gate(const MatrixF& w, const MatrixF& bias, T mt) {
+  MatrixF& m = *mt;
+  OpRecord& R = record_at();  // a: m before the gate, b: the gate (1, E)
+  if (tangent()) {
+    T dg = fresh(1, m.cols());
+    dg->noalias() = w * m;
+    for (int t = 0; t < T_; ++t)
+      for (int e = 0; e < E_; ++e) {
+        const int te = t * E_ + e;
+        const float s = R.b(e);
+        m.col(te) = m.col(te) * s + R.a.col(e) * (s * (1.0f - s) * (*dg)(te));
+      }
+    return mt;
+  }
+  MatrixF& g = R.b;
+  g.noalias() = w * m;
+  const float b0 = bias(0, 0);
+  for (Eigen::Index e = 0; e < g.cols(); ++e) g(e) = 1.0f / (1.0f + std::exp(-(g(e) + b0)));
+  if (record()) R.a = m;
+  m.array().rowwise() *= g.row(0).array();
+  return mt;
+}
+
+F32Backend::T F32Backend::linear_row(const MatrixF& w, const T& x) {
+  record_at();
+  T out = fresh(w.rows(), x->cols());
+  out->noalias() = w * (*x);
+  return out;
+}
+
+F32Backend::T F32Backend::tanh_scale(T ct, double scale_d) {
+  MatrixF& c = *ct;
+  const float scale = static_cast<float>(scale_d);
+  OpRecord& R = record_at();  // a: the scaled head (1, E)
+  if (tangent()) {
+    for (int t = 0; t < T_; ++t)
+      for (int e = 0; e < E_; ++e) {
+        const float th = R.a(e) / scale;
+        c(t * E_ + e) *= scale * (1.0f - th * th);
+      }
+    return ct;
+  }
+  for (Eigen::Index e = 0; e < c.size(); ++e) c(e) = scale * std::tanh(c(e));
+  if (record()) R.a = c;
+  return ct;
+}
+
+// The edges are grouped by their first atom (make_edges): atom i's are the N - 1 columns from
+// i (N - 1), so the sums over j below are contiguous block reductions rather than scatters.
+F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
+  MatrixF& x = *xt;
+  const MatrixF &dir = *dirt, &s = *st;
+  const int deg = N_ - 1;
+  OpRecord& R = record_at();  // a: dir (D, E), b: the head (1, E)
+  if (tangent()) {
+    for (int t = 0; t < T_; ++t)
+      for (int i = 0; i < N_; ++i) {
+        const int e0 = t * E_ + i * deg;
+        x.col(t * N_ + i) += dir.middleCols(e0, deg) * R.b.middleCols(i * deg, deg).transpose() +
+                             R.a.middleCols(i * deg, deg) * s.middleCols(e0, deg).transpose();
+      }
+    return xt;
+  }
+  for (int i = 0; i < N_; ++i) x.col(i) += dir.middleCols(i * deg, deg) * s.middleCols(i * deg, deg).transpose();
+  if (record()) {
+    R.a = dir;
+    R.b = s;
+  }
+  return xt;
+}
+
+F32Backend::T F32Backend::aggregate(const T& mt) {
+  record_at();
+  const MatrixF& m = *mt;
+  const int deg = N_ - 1;
+  T out = fresh(m.rows(), N_ * T_);
+  for (int t = 0; t < T_; ++t)
+    for (int i = 0; i < N_; ++i) out->col(t * N_ + i) = m.middleCols(t * E_ + i * deg, deg).rowwise().sum();
+  return out;
+}
+
+F32Backend::T F32Backend::residual(T h, const MatrixF& W, const MatrixF& bias, const T& x) {
+  record_at();
+  nn::matmul(*h, W, *x, true);
+  if (!tangent()) h->colwise() += bias.col(0);
+  return h;
+}
+
+}  // namespace enf::egnn
