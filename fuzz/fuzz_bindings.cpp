@@ -4,10 +4,12 @@
 // that equals the input; a molecule built from accepted elements and positions can be validated,
 // written and bonded without any other error.
 #include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "api/arguments.hpp"
+#include "api/options.hpp"
 #include "chem/bonds.hpp"
 #include "chem/elements.hpp"
 #include "chem/sdf.hpp"
@@ -46,35 +48,76 @@ void numbers(FuzzedDataProvider& in) {
   }
 }
 
+// A call's options object as the bindings build it from JS (src/api/options.cpp reads it):
+// random keys from the known set and misspellings, with values of any type.
+enf::json::Value random_options(FuzzedDataProvider& in) {
+  static const char* const keys[] = {"atoms", "seed", "rtol", "atol", "method", "steps", "rotation", "permutation",
+                                     "frames", "trace", "probes", "samples", "count", "atom", "sead", "", "batch",
+                                     "lr", "rk4Steps", "keepTapes", "field", "fieldSettings", "name", "table",
+                                     "particles", "dim", "rMin", "rMax", "comSpring", "thin", "temperatures"};
+  enf::json::Value::Object o;
+  for (int k = in.ConsumeIntegralInRange<int>(0, 6); k > 0; --k) {
+    const std::string key = keys[in.ConsumeIntegralInRange<size_t>(0, std::size(keys) - 1)];
+    bool dup = false;
+    for (const auto& [kk, v] : o) dup |= kk == key;
+    if (dup) continue;
+    enf::json::Value v;
+    switch (in.ConsumeIntegralInRange<int>(0, 5)) {
+      case 0: v = enf::json::Value::number(any_double(in)); break;
+      case 1: v = enf::json::Value::number(in.ConsumeIntegralInRange<int>(-2, 40)); break;
+      case 2: v = enf::json::Value::string(in.ConsumeRandomLengthString(10)); break;
+      case 3: v = enf::json::Value::boolean(in.ConsumeBool()); break;
+      case 4: {
+        enf::json::Value::Array a;
+        for (int n = in.ConsumeIntegralInRange<int>(0, 10); n > 0; --n)
+          a.push_back(in.ConsumeBool() ? enf::json::Value::number(in.ConsumeIntegralInRange<int>(-1, 9))
+                                       : enf::json::Value::number(any_double(in)));
+        v = enf::json::Value::array(std::move(a));
+        break;
+      }
+      default: break;  // null
+    }
+    o.emplace_back(key, v);
+  }
+  return enf::json::Value::object(std::move(o));
+}
+
 void options(FuzzedDataProvider& in) {
-  const double a = any_double(in), b = any_double(in), c = any_double(in), d = any_double(in), e = any_double(in);
-  std::vector<double> rotation;
-  for (int k = in.ConsumeIntegralInRange<int>(0, 10); k > 0; --k) rotation.push_back(any_double(in));
-  std::vector<double> permutation;
-  for (int k = in.ConsumeIntegralInRange<int>(0, 6); k > 0; --k)
-    permutation.push_back(in.ConsumeBool() ? in.ConsumeIntegralInRange<int>(-1, 6) : any_double(in));
+  const enf::json::Value o = random_options(in);
   const int max_atoms = in.ConsumeIntegralInRange<int>(1, enf::kQm9MaxAtoms);
   try {
-    const auto o = enf::api::sample_options(a, b, c, d, rotation, permutation, max_atoms);
-    FUZZ_CHECK(o.atoms >= 0 && o.atoms <= max_atoms && o.solver.rtol > 0 && o.solver.rtol < 1);
-    FUZZ_CHECK(o.latent.permutation.size() == permutation.size());
-    for (int p : o.latent.permutation) FUZZ_CHECK(p >= 0 && p < max_atoms);
+    const auto c = enf::api::sample_call(o, max_atoms);
+    FUZZ_CHECK(c.options.atoms >= 0 && c.options.atoms <= max_atoms && c.options.solver.rtol > 0 && c.options.solver.rtol < 1);
+    FUZZ_CHECK(c.frames == 0 || (c.frames >= 2 && c.frames <= enf::api::kMaxFrames));
+    for (int p : c.options.latent.permutation) FUZZ_CHECK(p >= 0 && p < max_atoms);
     // The transform either applies to a latent of that many atoms or says why not.
-    const int n = std::max<int>(1, static_cast<int>(permutation.size()));
+    const int n = std::max<int>(1, static_cast<int>(c.options.latent.permutation.size()));
     try {
       const enf::flow::StateVector z = enf::flow::StateVector::Ones(n * enf::kQm9Stride);
-      const enf::flow::StateVector t = o.latent.apply(z, n, 3, enf::kQm9Stride);
-      FUZZ_CHECK(t.size() == z.size());
+      FUZZ_CHECK(c.options.latent.apply(z, n, 3, enf::kQm9Stride).size() == z.size());
     } catch (const enf::InvalidInput&) {
     }
   } catch (const enf::InvalidInput&) {
   }
-  const std::string trace = in.ConsumeRandomLengthString(12);
   try {
-    const auto o = enf::api::likelihood_options(trace, a, b, c, d, e);
-    FUZZ_CHECK(o.probes >= 1 && o.probes <= enf::api::kMaxProbes);
-    FUZZ_CHECK(o.samples >= 1 && o.samples <= enf::api::kMaxSamples);
-    FUZZ_CHECK(trace == "exact" || trace == "hutchinson");
+    const auto l = enf::api::likelihood_call(o);
+    FUZZ_CHECK(l.probes >= 1 && l.probes <= enf::api::kMaxProbes);
+    FUZZ_CHECK(l.samples >= 1 && l.samples <= enf::api::kMaxSamples);
+  } catch (const enf::InvalidInput&) {
+  }
+  try {
+    const auto p = enf::api::particle_sample_call(o, 4, 2);
+    FUZZ_CHECK(p.count >= 1 && static_cast<double>(p.seed) + p.count - 1 <= 9007199254740992.0);
+  } catch (const enf::InvalidInput&) {
+  }
+  try {
+    double r_max = 0;
+    const auto sys = enf::api::system_call(o, &r_max);
+    FUZZ_CHECK(sys.n_particles >= 2 && sys.dim >= 1 && sys.dim <= 3);
+    const auto d = enf::api::data_call(o, sys, r_max);
+    FUZZ_CHECK(d.count >= 1 && d.mcmc.thin >= 1);
+    const auto t = enf::api::train_call(o, sys);
+    FUZZ_CHECK(t.batch >= 1 && t.adam.lr > 0 && !t.solver.method.tableau().adaptive());
   } catch (const enf::InvalidInput&) {
   }
 }

@@ -5,7 +5,8 @@
 //  - Every function returns a JS object: its result, or { error: { kind, message } } where kind is
 //    the core's exception class (InvalidInput, WeightsError, SolverError, Error) or Aborted. Nothing
 //    throws into JS, so no C++ frame is ever unwound by a JS exception (which would skip destructors).
-//  - Numbers arrive as JS doubles and are checked here (integers, ranges, seeds up to 2^53).
+//  - A call's options arrive as one JS object, converted to the core's JSON value and read once by
+//    src/api/options.cpp (types, ranges, unknown keys); data (positions, bytes) arrive as arrays.
 //  - Arrays arrive as typed arrays or plain arrays and are copied into std::vector; results leave as
 //    fresh typed arrays (copies, so they outlive any growth of the wasm memory). Elements arrive as
 //    symbols or atomic numbers and leave as symbols, through the core's element table.
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "api/arguments.hpp"
+#include "api/options.hpp"
 #include "chem/bonds.hpp"
 #include "chem/elements.hpp"
 #include "chem/molecule.hpp"
@@ -34,6 +36,7 @@
 #include "models/verify.hpp"
 #include "tensor/random.hpp"
 #include "guarded.hpp"
+#include "js_value.hpp"
 
 namespace {
 
@@ -42,6 +45,7 @@ using emscripten::val;
 using enf::wasm::Cancelled;
 using enf::wasm::error_record;
 using enf::wasm::present;
+using enf::wasm::to_json;
 
 template <class F>
 val guarded(F&& body) {
@@ -141,26 +145,26 @@ class WasmModel {
 
   val atom_count_probabilities() const { return typed_copy(model_.atom_count_probabilities()); }
 
-  // frames = 0: sample(); frames >= 2: sample_trajectory(), each frame to on_frame(index, t, elements,
-  // positions). rotation: [] or the 9 numbers of the latent rotation (row-major); permutation: []
-  // or the latent atom each output atom comes from.
-  val sample(double atoms, double seed, double rtol, double atol, val rotation, val permutation, double frames,
-             val on_frame, val on_step) const {
+  // The element symbols the model knows, in its categorical order (from the weights' config).
+  val elements() const { return symbols_of(model_.elements()); }
+
+  // options: { atoms, seed, rtol, atol, method, steps, rotation, permutation, frames } (read by
+  // api::sample_call). frames 0: sample(); frames >= 2: sample_trajectory(), each frame to
+  // on_frame(index, t, elements, positions).
+  val sample(val options, val on_frame, val on_step) const {
     return guarded([&] {
-      enf::SampleOptions o =
-          enf::api::sample_options(atoms, seed, rtol, atol, numbers<double>(rotation, "rotation"),
-                                   numbers<double>(permutation, "permutation"), model_.max_atoms());
-      const int n_frames = to_int(frames, "frames", 0, enf::api::kMaxFrames);
+      enf::api::SampleCall c = enf::api::sample_call(to_json(options), model_.max_atoms());
+      enf::SampleOptions& o = c.options;
       if (present(on_step))
         o.solver.on_step = [&](double t, const enf::ode::Stats& st) {
           if (!on_step(t, st.nfe).as<bool>()) throw Cancelled();
         };
       enf::SampledMolecule s;
-      if (n_frames == 0) {
+      if (c.frames == 0) {
         s = model_.sample(o);
       } else {
         if (!present(on_frame)) throw enf::InvalidInput("a trajectory needs a frame callback");
-        s = model_.sample_trajectory(o, n_frames, [&](const enf::TrajectoryFrame& f) {
+        s = model_.sample_trajectory(o, c.frames, [&](const enf::TrajectoryFrame& f) {
           if (!on_frame(f.index, f.t, symbols_of(f.types), typed_copy(f.positions)).as<bool>()) throw Cancelled();
         });
       }
@@ -175,11 +179,11 @@ class WasmModel {
     });
   }
 
-  val log_likelihood(val elements, val positions, std::string trace, double probes, double samples, double seed,
-                     double rtol, double atol, val on_progress) const {
+  // options: { trace, probes, samples, seed, rtol, atol, method, steps } (api::likelihood_call).
+  val log_likelihood(val elements, val positions, val options, val on_progress) const {
     return guarded([&] {
       const enf::chem::Molecule m = molecule_from(elements, positions);
-      enf::LikelihoodOptions o = enf::api::likelihood_options(trace, probes, samples, seed, rtol, atol);
+      enf::LikelihoodOptions o = enf::api::likelihood_call(to_json(options));
       double last = 0;
       if (present(on_progress)) {
         o.on_progress = [&](double fraction) {
@@ -232,12 +236,10 @@ class WasmModel {
     });
   }
 
-  val verify(std::string json, double rtol, double atol) const {
+  // options: { rtol, atol } (api::verify_call).
+  val verify(std::string json, val options) const {
     return guarded([&] {
-      enf::VerifyOptions o;
-      o.rtol = to_tolerance(rtol, "rtol");
-      o.atol = to_tolerance(atol, "atol");
-      const std::vector<enf::VerifyCheck> checks = enf::verify_golden(model_, json, o);
+      const std::vector<enf::VerifyCheck> checks = enf::verify_golden(model_, json, enf::api::verify_call(to_json(options)));
       val list = val::array();
       for (const auto& c : checks) {
         val item = val::object();
@@ -342,6 +344,7 @@ EMSCRIPTEN_BINDINGS(enf_wasm) {
   emscripten::class_<WasmModel>("WasmModel")
       .function("maxAtoms", &WasmModel::max_atoms)
       .function("atomCountProbabilities", &WasmModel::atom_count_probabilities)
+      .function("elements", &WasmModel::elements)
       .function("sample", &WasmModel::sample)
       .function("logLikelihood", &WasmModel::log_likelihood)
       .function("velocity", &WasmModel::velocity)

@@ -46,36 +46,4 @@ flow::Trace trace_from_name(std::string_view name) {
   throw InvalidInput("trace must be 'exact' or 'hutchinson'");
 }
 
-flow::LatentTransform latent_transform(std::vector<double> orthogonal, const std::vector<double>& permutation,
-                                       int max_index) {
-  flow::LatentTransform t;
-  t.orthogonal = std::move(orthogonal);
-  t.permutation.reserve(permutation.size());
-  for (double p : permutation) t.permutation.push_back(to_int(p, "a permutation index", 0, max_index));
-  return t;
-}
-
-SampleOptions sample_options(double atoms, double seed, double rtol, double atol, std::vector<double> rotation,
-                             const std::vector<double>& permutation, int max_atoms) {
-  SampleOptions o;
-  o.atoms = to_int(atoms, "atoms", 0, max_atoms);
-  o.seed = to_seed(seed);
-  o.solver.rtol = to_tolerance(rtol, "rtol");
-  o.solver.atol = to_tolerance(atol, "atol");
-  o.latent = latent_transform(std::move(rotation), permutation, max_atoms - 1);
-  return o;
-}
-
-LikelihoodOptions likelihood_options(std::string_view trace, double probes, double samples, double seed, double rtol,
-                                     double atol) {
-  LikelihoodOptions o;
-  o.trace = trace_from_name(trace);
-  o.probes = to_int(probes, "probes", 1, kMaxProbes);
-  o.samples = to_int(samples, "samples", 1, kMaxSamples);
-  o.seed = to_seed(seed);
-  o.solver.rtol = to_tolerance(rtol, "rtol");
-  o.solver.atol = to_tolerance(atol, "atol");
-  return o;
-}
-
 }  // namespace enf::api

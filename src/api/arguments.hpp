@@ -37,14 +37,4 @@ int type_from_name(std::string_view symbol);
 
 flow::Trace trace_from_name(std::string_view name);  // "exact" or "hutchinson"
 
-// The options of WasmModel.sample() and .logLikelihood(), from their JS arguments.
-SampleOptions sample_options(double atoms, double seed, double rtol, double atol, std::vector<double> rotation,
-                             const std::vector<double>& permutation, int max_atoms);
-// A latent transform from JS numbers: the orthogonal matrix as given, the permutation's entries
-// checked as integers in [0, max_index] (the core checks that each index comes once).
-flow::LatentTransform latent_transform(std::vector<double> orthogonal, const std::vector<double>& permutation,
-                                       int max_index);
-LikelihoodOptions likelihood_options(std::string_view trace, double probes, double samples, double seed, double rtol,
-                                     double atol);
-
 }  // namespace enf::api

@@ -34,6 +34,8 @@ usage:
 common options:
   --weights PATH   converted QM9 weights (default: the build tree's weights/qm9.safetensors)
   --out PATH       write the result to PATH instead of standard output
+  --method NAME    ODE solver: dopri5 (default), bosh3 (adaptive: --rtol/--atol), rk4, midpoint, euler
+                   (fixed steps: --steps N, default 50)
 M = 0 or absent draws the atom count from p(M). Positions are in Angstrom, log-likelihoods in nats.
 )";
 

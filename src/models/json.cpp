@@ -4,10 +4,17 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "errors.hpp"
 
 namespace enf::json {
+
+namespace {
+// JSON's two-character escapes: "\\" followed by kEscaped[k] stands for kUnescaped[k].
+constexpr char kEscaped[] = "\"\\/bfnrt";
+constexpr char kUnescaped[] = "\"\\/\b\f\n\r\t";
+}  // namespace
 
 Value Value::boolean(bool b) {
   Value v;
@@ -155,15 +162,34 @@ class Parser {
     fail(std::string("unexpected character '") + c + "'");
   }
 
-  Value object(int depth) {
+  // The members of an object or the items of an array after its opening bracket: `item()` reads
+  // one, separated by commas, up to `close`.
+  template <class Item>
+  void sequence(char close, Item item) {
     ++pos_;
-    Value::Object members;
     skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == '}') {
+    if (pos_ < s_.size() && s_[pos_] == close) {
       ++pos_;
-      return Value::object(std::move(members));
+      return;
     }
     while (true) {
+      item();
+      skip_ws();
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (pos_ < s_.size() && s_[pos_] == close) {
+        ++pos_;
+        return;
+      }
+      fail(std::string("expected ',' or '") + close + "'");
+    }
+  }
+
+  Value object(int depth) {
+    Value::Object members;
+    sequence('}', [&] {
       skip_ws();
       if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a string key");
       std::string key = string();
@@ -171,18 +197,9 @@ class Parser {
       if (pos_ >= s_.size() || s_[pos_] != ':') fail("expected ':'");
       ++pos_;
       members.emplace_back(std::move(key), value(depth + 1));
-      skip_ws();
-      if (pos_ < s_.size() && s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < s_.size() && s_[pos_] == '}') {
-        ++pos_;
-        check_unique_keys(members);
-        return Value::object(std::move(members));
-      }
-      fail("expected ',' or '}'");
-    }
+    });
+    check_unique_keys(members);
+    return Value::object(std::move(members));
   }
 
   // Duplicate keys would make at() ambiguous (and let a header name a tensor twice). Sorting
@@ -198,26 +215,9 @@ class Parser {
   }
 
   Value array(int depth) {
-    ++pos_;
     Value::Array items;
-    skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == ']') {
-      ++pos_;
-      return Value::array(std::move(items));
-    }
-    while (true) {
-      items.push_back(value(depth + 1));
-      skip_ws();
-      if (pos_ < s_.size() && s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < s_.size() && s_[pos_] == ']') {
-        ++pos_;
-        return Value::array(std::move(items));
-      }
-      fail("expected ',' or ']'");
-    }
+    sequence(']', [&] { items.push_back(value(depth + 1)); });
+    return Value::array(std::move(items));
   }
 
   unsigned hex4() {
@@ -281,15 +281,11 @@ class Parser {
       ++pos_;  // the backslash
       if (pos_ >= s_.size()) fail("unterminated escape");
       const char e = s_[pos_++];
+      if (const char* d = std::strchr(kEscaped, e); d && e != '\0') {
+        out += kUnescaped[d - kEscaped];
+        continue;
+      }
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
         case 'u': {
           unsigned cp = hex4();
           if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -400,21 +396,19 @@ std::string dump(const Value& v) {
 std::string quote(std::string_view s) {
   std::string out = "\"";
   for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[(c >> 4) & 0xF];
-          out += hex[c & 0xF];
-        } else {
-          out += c;
-        }
+    // The two-character escapes (but '/', which needs none) where they exist, else \u00XX for
+    // the other control characters.
+    const char* u = c == '/' || c == '\0' ? nullptr : std::strchr(kUnescaped, c);
+    if (u) {
+      out += '\\';
+      out += kEscaped[u - kUnescaped];
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[(c >> 4) & 0xF];
+      out += hex[c & 0xF];
+    } else {
+      out += c;
     }
   }
   return out + "\"";

@@ -4,6 +4,7 @@
 
 #include "errors.hpp"
 #include "models/json.hpp"
+#include "models/registry.hpp"
 #include "models/safetensors.hpp"
 #include "tensor/random.hpp"
 
@@ -36,9 +37,7 @@ ParticleModel::ParticleModel(std::string system, int n, int dim, fields::FieldPa
 
 ParticleModel ParticleModel::load(const SafeTensors& f) {
   const auto& meta = f.metadata();
-  auto model = meta.find("model");
-  if (model == meta.end() || model->second != "particle_enf")
-    throw WeightsError("these weights are not a particle E-NF (metadata 'model' must be 'particle_enf')");
+  expect_family(f, ModelFamily::Particle);
   auto it = meta.find("config");
   if (it == meta.end()) throw WeightsError("particle E-NF weights need a 'config' entry in their metadata");
   json::Value c;

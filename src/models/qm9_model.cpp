@@ -5,9 +5,11 @@
 #include <limits>
 #include <numeric>
 
+#include "chem/elements.hpp"
 #include "chem/xyz.hpp"
 #include "errors.hpp"
 #include "models/json.hpp"
+#include "models/registry.hpp"
 #include "models/safetensors.hpp"
 #include "nn/activations.hpp"
 #include "tensor/random.hpp"
@@ -17,22 +19,24 @@ namespace enf {
 namespace {
 
 constexpr double kLog2Pi = 1.8378770664093453;
-constexpr int kAtomicNumbers[kQm9Types] = {1, 6, 7, 8, 9};
 
-// What a weights file may configure; everything else about the architecture is fixed.
+// What a weights file configures; everything else about the architecture is fixed.
 struct ModelConfig {
   int flow_layers = 6, flow_hidden = 64;
   int dequantizer_layers = 4, dequantizer_hidden = 64;
   int max_atoms = kQm9MaxAtoms;
+  std::vector<int> elements{0, 1, 2, 3, 4};  // chem types in the model's categorical order: H, C, N, O, F
   std::vector<double> p_atoms;  // index = atom count, normalised
+  // Per atom: one-hot over the elements, then the integer feature (the atomic number).
+  int features() const { return static_cast<int>(elements.size()) + 1; }
 };
 
 egnn::EgnnConfig flow_config(const ModelConfig& c) {
-  return egnn::EgnnConfig{c.flow_layers, c.flow_hidden, kQm9Features + 1, kQm9Features + 1, true, true, 15.0, true};
+  return egnn::EgnnConfig{c.flow_layers, c.flow_hidden, c.features() + 1, c.features() + 1, true, true, 15.0, true};
 }
 
 egnn::EgnnConfig dequantizer_config(const ModelConfig& c) {
-  return egnn::EgnnConfig{c.dequantizer_layers, c.dequantizer_hidden, kQm9Features, 2 * kQm9Features,
+  return egnn::EgnnConfig{c.dequantizer_layers, c.dequantizer_hidden, c.features(), 2 * c.features(),
                           false, false, 15.0, false};
 }
 
@@ -69,6 +73,34 @@ int atom_count_key(const std::string& key, int max_atoms) {
   return key.empty() ? -1 : m;
 }
 
+// The element set: "atom_types" (symbols, the model's categorical order) with "atomic_numbers"
+// to match when given; QM9's H, C, N, O, F when absent. The chemistry tables (chem/elements)
+// must know each element.
+std::vector<int> read_elements(const json::Value& config) {
+  if (!config.has("atom_types")) return {0, 1, 2, 3, 4};
+  std::vector<int> types;
+  for (const json::Value& v : config.at("atom_types").as_array()) {
+    if (!v.is_string()) config_error("atom_types must list element symbols");
+    try {
+      types.push_back(chem::type_from_symbol(v.as_string()));
+    } catch (const InvalidInput& e) {
+      config_error(std::string("atom_types: ") + e.what());
+    }
+  }
+  if (types.empty() || types.size() > 16) config_error("atom_types must list 1 to 16 elements");
+  for (size_t a = 0; a < types.size(); ++a)
+    for (size_t b = a + 1; b < types.size(); ++b)
+      if (types[a] == types[b]) config_error("atom_types lists an element twice");
+  if (config.has("atomic_numbers")) {
+    const auto& z = config.at("atomic_numbers").as_array();
+    if (z.size() != types.size()) config_error("atomic_numbers must match atom_types one to one");
+    for (size_t k = 0; k < z.size(); ++k)
+      if (!z[k].is_number() || z[k].as_number() != chem::element(types[k]).atomic_number)
+        config_error("atomic_numbers must match atom_types one to one");
+  }
+  return types;
+}
+
 // The histogram of training-set atom counts and the architecture travel in the weights' metadata.
 ModelConfig read_config(const SafeTensors& file) {
   const auto& meta = file.metadata();
@@ -79,23 +111,25 @@ ModelConfig read_config(const SafeTensors& file) {
     const json::Value config = json::parse(it->second);
     if (!config.is_object()) config_error("not a JSON object");
     c.max_atoms = config_int(config, "max_atoms", kQm9MaxAtoms, 1, kQm9MaxAtoms, "");
-    check_fixed(config, "", R"({"atom_types": ["H", "C", "N", "O", "F"], "atomic_numbers": [1, 6, 7, 8, 9]})");
-    if (config.has("flow")) {
-      const json::Value& f = config.at("flow");
-      if (!f.is_object()) config_error("flow is not an object");
-      c.flow_layers = config_int(f, "n_layers", c.flow_layers, 1, 32, "flow.");
-      c.flow_hidden = config_int(f, "hidden", c.flow_hidden, 1, 1024, "flow.");
-      check_fixed(f, "flow.", R"({"in_features": 7, "out_features": 7, "attention": true, "tanh": true,
-          "coords_range": 15, "edge_attr": true, "aggregation": "sum", "condition_time": true, "actnorm": true})");
-    }
-    if (config.has("dequantizer")) {
-      const json::Value& d = config.at("dequantizer");
-      if (!d.is_object()) config_error("dequantizer is not an object");
-      c.dequantizer_layers = config_int(d, "n_layers", c.dequantizer_layers, 1, 32, "dequantizer.");
-      c.dequantizer_hidden = config_int(d, "hidden", c.dequantizer_hidden, 1, 1024, "dequantizer.");
-      check_fixed(d, "dequantizer.", R"({"kind": "argmax_variational", "in_features": 6, "out_features": 12,
-          "attention": false, "tanh": false, "edge_attr": false})");
-    }
+    c.elements = read_elements(config);
+    // Each network's size may be configured; its architecture and input/output widths are fixed.
+    const auto network = [&](const char* key, int& layers, int& hidden, const std::string& fixed, int in, int out) {
+      if (!config.has(key)) return;
+      const json::Value& n = config.at(key);
+      const std::string where = std::string(key) + ".";
+      if (!n.is_object()) config_error(std::string(key) + " is not an object");
+      layers = config_int(n, "n_layers", layers, 1, 32, where);
+      hidden = config_int(n, "hidden", hidden, 1, 1024, where);
+      check_fixed(n, where, fixed.c_str());
+      check_fixed(n, where, ("{\"in_features\": " + std::to_string(in) + ", \"out_features\": " + std::to_string(out) + "}").c_str());
+    };
+    network("flow", c.flow_layers, c.flow_hidden,
+            R"({"attention": true, "tanh": true, "coords_range": 15, "edge_attr": true, "aggregation": "sum",
+                "condition_time": true, "actnorm": true})",
+            c.features() + 1, c.features() + 1);  // the features and time
+    network("dequantizer", c.dequantizer_layers, c.dequantizer_hidden,
+            R"({"kind": "argmax_variational", "attention": false, "tanh": false, "edge_attr": false})", c.features(),
+            2 * c.features());
     c.p_atoms.assign(c.max_atoms + 1, 0.0);
     double total = 0;
     for (const auto& [key, value] : config.at("n_atoms_histogram").as_object()) {
@@ -133,22 +167,23 @@ Eigen::MatrixXd centred(const Eigen::MatrixXd& x) {
 }  // namespace
 
 Qm9Model Qm9Model::load(const SafeTensors& f) {
-  const auto& meta = f.metadata();
-  auto model = meta.find("model");
-  if (model != meta.end() && model->second != "qm9")
-    throw WeightsError("these weights are for model '" + model->second + "', not the QM9 E-NF");
+  expect_family(f, ModelFamily::Molecule);
   const ModelConfig config = read_config(f);
   Qm9Model m;
   const std::string flow_prefix = "transformations.1.odefunc.dynamics.egnn.";
+  m.elements_ = config.elements;
+  m.n_types_ = static_cast<int>(config.elements.size());
+  m.features_ = config.features();
+  m.stride_ = 3 + m.features_;
   m.dynamics_ = std::make_shared<flow::EgnnDynamics>(
-      egnn::Egnn(egnn::EgnnWeights::load(f, flow_prefix, flow_config(config))), 3, kQm9Features, true);
+      egnn::Egnn(egnn::EgnnWeights::load(f, flow_prefix, flow_config(config))), 3, m.features_, true);
   m.dequantizer_ =
       std::make_shared<egnn::Egnn>(egnn::EgnnWeights::load(f, "net_fn.egnn.", dequantizer_config(config)));
   m.x_log_s_ = f.floats("transformations.0.x_log_s", {1, 1})[0];
-  auto h_t = f.floats("transformations.0.h_t", {1, kQm9Features});
-  auto h_log_s = f.floats("transformations.0.h_log_s", {1, kQm9Features});
-  m.h_t_ = Eigen::Map<Eigen::VectorXf>(h_t.data(), kQm9Features).cast<double>();
-  m.h_log_s_ = Eigen::Map<Eigen::VectorXf>(h_log_s.data(), kQm9Features).cast<double>();
+  auto h_t = f.floats("transformations.0.h_t", {1, m.features_});
+  auto h_log_s = f.floats("transformations.0.h_log_s", {1, m.features_});
+  m.h_t_ = Eigen::Map<Eigen::VectorXf>(h_t.data(), m.features_).cast<double>();
+  m.h_log_s_ = Eigen::Map<Eigen::VectorXf>(h_log_s.data(), m.features_).cast<double>();
   if (!std::isfinite(m.x_log_s_) || !m.h_t_.allFinite() || !m.h_log_s_.allFinite())
     throw WeightsError("weights file corrupt: the ActNorm parameters (transformations.0.*) are not finite");
   m.max_atoms_ = config.max_atoms;
@@ -175,10 +210,22 @@ int Qm9Model::draw_atoms(Rng& rng) const {
   return last;
 }
 
-void Qm9Model::validate(const chem::Molecule& m) const { chem::validate(m, max_atoms_); }
+void Qm9Model::validate(const chem::Molecule& m) const {
+  chem::validate(m, max_atoms_);
+  for (int t : m.types) index_of(t);  // an element this model knows
+}
+
+int Qm9Model::index_of(int type) const {
+  for (int k = 0; k < n_types_; ++k)
+    if (elements_[k] == type) return k;
+  std::string known;
+  for (int e : elements_) known += (known.empty() ? "" : ", ") + std::string(chem::element(e).symbol);
+  if (type < 0 || type >= chem::kNumTypes) throw InvalidInput("atom type " + std::to_string(type) + " is not an element");
+  throw InvalidInput(std::string("element ") + chem::element(type).symbol + " is not one this model knows (" + known + ")");
+}
 
 flow::StateVector Qm9Model::velocity(double t, const flow::StateVector& state) const {
-  if (state.size() == 0 || state.size() % kQm9Stride || state.size() / kQm9Stride > max_atoms_)
+  if (state.size() == 0 || state.size() % stride_ || state.size() / stride_ > max_atoms_)
     throw InvalidInput("an ODE state holds M x 9 numbers with 1 <= M <= " + std::to_string(max_atoms_));
   flow::StateVector ds;
   dynamics_->velocity(t, state, ds);
@@ -191,13 +238,11 @@ Eigen::MatrixXd Qm9Model::dequantizer_output(const Eigen::MatrixXd& x, const std
     throw InvalidInput("the molecule has " + std::to_string(M) + " atoms; this model allows 1 to " +
                        std::to_string(max_atoms_));
   check_atoms_matrix(x, M, 3, "the positions matrix");
-  for (int t : types)
-    if (t < 0 || t >= kQm9Types) throw InvalidInput("atom type " + std::to_string(t) + " is outside 0..4 (H, C, N, O, F)");
   egnn::MatrixF xf = x.transpose().cast<float>();
-  egnn::MatrixF h = egnn::MatrixF::Zero(kQm9Features, M);
+  egnn::MatrixF h = egnn::MatrixF::Zero(features_, M);
   for (int i = 0; i < M; ++i) {
-    h(types[i], i) = 1.0f;
-    h(kQm9Types, i) = static_cast<float>(kAtomicNumbers[types[i]]);
+    h(index_of(types[i]), i) = 1.0f;
+    h(n_types_, i) = static_cast<float>(chem::element(types[i]).atomic_number);
   }
   return dequantizer_->forward(xf, h).h.transpose().cast<double>();
 }
@@ -205,21 +250,21 @@ Eigen::MatrixXd Qm9Model::dequantizer_output(const Eigen::MatrixXd& x, const std
 Lifted Qm9Model::lift(const Eigen::MatrixXd& x, const std::vector<int>& types, const Eigen::MatrixXd& eps) const {
   const int M = static_cast<int>(x.rows());
   const Eigen::MatrixXd out = dequantizer_output(x, types);  // checks x and types
-  check_atoms_matrix(eps, M, kQm9Features, "the dequantization noise");
+  check_atoms_matrix(eps, M, features_, "the dequantization noise");
   Lifted L;
-  L.h.resize(M, kQm9Features);
+  L.h.resize(M, features_);
   double log_q = 0;
+  std::vector<double> u(features_);
   for (int i = 0; i < M; ++i) {
-    double u[kQm9Features];
-    for (int f = 0; f < kQm9Features; ++f) {
-      const double mu = out(i, f), log_sigma = out(i, kQm9Features + f);
+    for (int f = 0; f < features_; ++f) {
+      const double mu = out(i, f), log_sigma = out(i, features_ + f);
       u[f] = mu + std::exp(log_sigma) * eps(i, f);
       log_q += -0.5 * eps(i, f) * eps(i, f) - 0.5 * kLog2Pi - log_sigma;
     }
     // Argmax dequantization: the true type's number T = u_k is the largest by construction.
-    const int k = types[i];
+    const int k = index_of(types[i]);
     const double T = u[k];
-    for (int j = 0; j < kQm9Types; ++j) {
+    for (int j = 0; j < n_types_; ++j) {
       if (j == k) {
         L.h(i, j) = T;
       } else {
@@ -228,8 +273,8 @@ Lifted Qm9Model::lift(const Eigen::MatrixXd& x, const std::vector<int>& types, c
       }
     }
     // Integer feature: charge + sigmoid(u) lies in (charge, charge + 1).
-    const double v = u[kQm9Types];
-    L.h(i, kQm9Types) = kAtomicNumbers[k] + nn::sigmoid(v);
+    const double v = u[n_types_];
+    L.h(i, n_types_) = chem::element(types[i]).atomic_number + nn::sigmoid(v);
     log_q -= nn::log_sigmoid(v) + nn::log_sigmoid(-v);
   }
   L.log_q = log_q;
@@ -243,13 +288,13 @@ FlowToLatent Qm9Model::to_latent(const Eigen::MatrixXd& x, const Eigen::MatrixXd
     throw InvalidInput("the molecule has " + std::to_string(M) + " atoms; this model allows 1 to " +
                        std::to_string(max_atoms_));
   check_atoms_matrix(x, M, 3, "the positions matrix");
-  check_atoms_matrix(h, M, kQm9Features, "the lifted features");
-  flow::StateVector s(M * kQm9Stride);
+  check_atoms_matrix(h, M, features_, "the lifted features");
+  flow::StateVector s(M * stride_);
   const double sx = std::exp(-x_log_s_);
   for (int i = 0; i < M; ++i) {
-    for (int d = 0; d < 3; ++d) s(i * kQm9Stride + d) = x(i, d) * sx;
-    for (int f = 0; f < kQm9Features; ++f)
-      s(i * kQm9Stride + 3 + f) = (h(i, f) - h_t_(f)) * std::exp(-h_log_s_(f));
+    for (int d = 0; d < 3; ++d) s(i * stride_ + d) = x(i, d) * sx;
+    for (int f = 0; f < features_; ++f)
+      s(i * stride_ + 3 + f) = (h(i, f) - h_t_(f)) * std::exp(-h_log_s_(f));
   }
   // ActNorm's log-determinant as the reference computes it (3M for positions; see MODEL_SPEC).
   const double actnorm_logdet = -M * h_log_s_.sum() - 3.0 * M * x_log_s_;
@@ -264,20 +309,20 @@ FlowToLatent Qm9Model::to_latent(const Eigen::MatrixXd& x, const Eigen::MatrixXd
 }
 
 flow::StateVector Qm9Model::to_data_space(const flow::StateVector& z) const {
-  const int M = static_cast<int>(z.size() / kQm9Stride);
+  const int M = static_cast<int>(z.size() / stride_);
   flow::StateVector s(z.size());
   const double sx = std::exp(x_log_s_);
   for (int i = 0; i < M; ++i) {
-    for (int d = 0; d < 3; ++d) s(i * kQm9Stride + d) = z(i * kQm9Stride + d) * sx;
-    for (int f = 0; f < kQm9Features; ++f)
-      s(i * kQm9Stride + 3 + f) = z(i * kQm9Stride + 3 + f) * std::exp(h_log_s_(f)) + h_t_(f);
+    for (int d = 0; d < 3; ++d) s(i * stride_ + d) = z(i * stride_ + d) * sx;
+    for (int f = 0; f < features_; ++f)
+      s(i * stride_ + 3 + f) = z(i * stride_ + 3 + f) * std::exp(h_log_s_(f)) + h_t_(f);
   }
   return s;
 }
 
 flow::StateVector Qm9Model::from_latent(const flow::StateVector& z, const ode::Options& solver, ode::Stats* stats,
                                         const std::vector<double>& times, const FrameCallback& on_frame) const {
-  if (z.size() == 0 || z.size() % kQm9Stride || z.size() / kQm9Stride > max_atoms_)
+  if (z.size() == 0 || z.size() % stride_ || z.size() / stride_ > max_atoms_)
     throw InvalidInput("a latent holds M x 9 numbers with 1 <= M <= " + std::to_string(max_atoms_));
   if (!z.allFinite()) throw InvalidInput("the latent contains NaN or Inf");
   flow::StateVector s = z;
@@ -297,23 +342,23 @@ flow::StateVector Qm9Model::draw_latent(int atoms, Rng& rng) const {
     throw InvalidInput("this model samples molecules of " + std::to_string(atoms) +
                        " atoms with probability 0; choose a size QM9 contains (at most " +
                        std::to_string(max_atoms_) + ")");
-  flow::StateVector z(atoms * kQm9Stride);
+  flow::StateVector z(atoms * stride_);
   // Positions first (all atoms), then features: the draw order is part of the seed contract.
   Eigen::Vector3d mean = Eigen::Vector3d::Zero();
   for (int i = 0; i < atoms; ++i)
     for (int d = 0; d < 3; ++d) {
-      z(i * kQm9Stride + d) = rng.normal();
-      mean(d) += z(i * kQm9Stride + d) / atoms;
+      z(i * stride_ + d) = rng.normal();
+      mean(d) += z(i * stride_ + d) / atoms;
     }
   for (int i = 0; i < atoms; ++i)
-    for (int d = 0; d < 3; ++d) z(i * kQm9Stride + d) -= mean(d);
+    for (int d = 0; d < 3; ++d) z(i * stride_ + d) -= mean(d);
   for (int i = 0; i < atoms; ++i)
-    for (int f = 0; f < kQm9Features; ++f) z(i * kQm9Stride + 3 + f) = rng.normal();
+    for (int f = 0; f < features_; ++f) z(i * stride_ + 3 + f) = rng.normal();
   return z;
 }
 
 SampledMolecule Qm9Model::decode(const flow::StateVector& s) const {
-  const int M = static_cast<int>(s.size() / kQm9Stride);
+  const int M = static_cast<int>(s.size() / stride_);
   // Extreme ActNorm scales can take a finite latent beyond double range; and a charge must fit an int.
   if (!s.allFinite() || (s.size() > 0 && s.cwiseAbs().maxCoeff() > 1e9))
     throw SolverError("the flow's output is not finite or beyond 1e9; these weights do not give usable molecules");
@@ -323,10 +368,10 @@ SampledMolecule Qm9Model::decode(const flow::StateVector& s) const {
   out.molecule.positions.resize(3 * M);
   out.charges.resize(M);
   for (int i = 0; i < M; ++i) {
-    const double* a = s.data() + i * kQm9Stride;
+    const double* a = s.data() + i * stride_;
     for (int d = 0; d < 3; ++d) out.molecule.positions[3 * i + d] = a[d];
-    out.molecule.types[i] = static_cast<int>(std::max_element(a + 3, a + 3 + kQm9Types) - (a + 3));
-    out.charges[i] = static_cast<int>(std::floor(a[3 + kQm9Types]));
+    out.molecule.types[i] = elements_[std::max_element(a + 3, a + 3 + n_types_) - (a + 3)];
+    out.charges[i] = static_cast<int>(std::floor(a[3 + n_types_]));
   }
   return out;
 }
@@ -338,7 +383,7 @@ SampledMolecule Qm9Model::sample_trajectory(const SampleOptions& o, int frames, 
   Rng rng(o.seed);
   const int atoms = o.atoms == 0 ? draw_atoms(rng) : o.atoms;
   flow::StateVector z = draw_latent(atoms, rng);
-  if (!o.latent.empty()) z = o.latent.apply(z, atoms, 3, kQm9Stride);
+  if (!o.latent.empty()) z = o.latent.apply(z, atoms, 3, stride_);
   std::vector<double> times;
   for (int k = 0; k < frames; ++k) times.push_back(1.0 - static_cast<double>(k) / (frames - 1));
   ode::Stats stats;
@@ -362,16 +407,16 @@ LikelihoodResult Qm9Model::log_likelihood(const chem::Molecule& mol, const Likel
   res.stochastic = true;  // dequantization noise is drawn for every score
   double probe_var_sum = 0;
   for (int s = 0; s < o.samples; ++s) {
-    Eigen::MatrixXd eps(M, kQm9Features);
+    Eigen::MatrixXd eps(M, features_);
     for (int i = 0; i < M; ++i)
-      for (int f = 0; f < kQm9Features; ++f) eps(i, f) = rng.normal();
+      for (int f = 0; f < features_; ++f) eps(i, f) = rng.normal();
     const Lifted lifted = lift(x, mol.types, eps);
     flow::TraceOptions trace{o.trace, o.probes, false, rng.next_u64(), o.interrupt};
     ode::Options solver = o.solver;
     if (o.on_progress)
       solver.on_step = [&](double t, const ode::Stats&) { o.on_progress((s + t) / o.samples); };
     const FlowToLatent fl = to_latent(x, lifted.h, solver, trace);
-    const double log_pz = flow::log_prior(fl.z, 3, kQm9Features);
+    const double log_pz = flow::log_prior(fl.z, 3, features_);
     const double elbo = log_pz + fl.delta_logp - lifted.log_q + log_pM;
     res.per_sample.push_back(elbo);
     res.terms.log_pz += log_pz / o.samples;

@@ -19,6 +19,8 @@ namespace enf {
 class SafeTensors;
 class Rng;
 
+// The authors' checkpoint's layout. A weights file's config may name another element set
+// ("atom_types"); the model reads its layout from there (Qm9Model::n_types, features, stride).
 constexpr int kQm9Types = 5;      // H, C, N, O, F
 constexpr int kQm9Features = 6;   // one-hot (5) + atomic number (1)
 constexpr int kQm9Stride = 9;     // x (3) + features (6) per atom
@@ -106,6 +108,12 @@ class Qm9Model {
   static Qm9Model load_file(const std::string& path);
 
   int max_atoms() const { return max_atoms_; }
+  // The element set (chem types, in the model's categorical order) and the state layout per atom:
+  // positions (3), one-hot over the elements, the integer feature.
+  const std::vector<int>& elements() const { return elements_; }
+  int n_types() const { return n_types_; }
+  int features() const { return features_; }
+  int stride() const { return stride_; }
   double log_p_atoms(int atoms) const;  // -inf outside the support
   int draw_atoms(Rng& rng) const;
   const std::vector<double>& atom_count_probabilities() const { return p_atoms_; }
@@ -141,6 +149,9 @@ class Qm9Model {
   Eigen::VectorXd h_t_, h_log_s_;  // (6)
   std::vector<double> p_atoms_;    // index = atom count
   int max_atoms_ = kQm9MaxAtoms;
+  std::vector<int> elements_;      // chem types, the categorical order
+  int n_types_ = kQm9Types, features_ = kQm9Features, stride_ = kQm9Stride;
+  int index_of(int type) const;    // the categorical index of a chem type; InvalidInput if unknown
   flow::StateVector to_data_space(const flow::StateVector& latent_state) const;  // inverse ActNorm
 };
 

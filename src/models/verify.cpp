@@ -68,18 +68,22 @@ std::vector<VerifyCheck> verify_golden(const Qm9Model& model, const std::string&
   for (size_t i = 0; i < cases.size(); ++i) {
     const json::Value& c = cases[i];
     if (c.has("dstate_dt")) {
-      const Eigen::MatrixXd state = matrix(c.at("state"), kQm9Stride);
+      const Eigen::MatrixXd state = matrix(c.at("state"), model.stride());
       const int M = static_cast<int>(state.rows());
       const double t = c.at("t").as_number();
       const flow::StateVector phi = model.velocity(t, flat(state));
       const std::string n = name("dynamics", i, M) + " t=" + std::to_string(t).substr(0, 4);
-      out.push_back({n, "dstate_dt", max_abs(phi, flat(matrix(c.at("dstate_dt"), kQm9Stride))), kTolNetwork});
+      out.push_back({n, "dstate_dt", max_abs(phi, flat(matrix(c.at("dstate_dt"), model.stride()))), kTolNetwork});
       if (c.has("dequantizer_input")) {
         const auto& in = c.at("dequantizer_input");
-        const Eigen::MatrixXd h = matrix(in.at("h"), kQm9Features);
+        const Eigen::MatrixXd h = matrix(in.at("h"), model.features());
         if (h.rows() != M) throw InvalidInput("golden file: dequantizer_input.h needs one row per atom of the state");
         std::vector<int> types(M);
-        for (int a = 0; a < M; ++a) h.row(a).head(kQm9Types).maxCoeff(&types[a]);
+        for (int a = 0; a < M; ++a) {
+          int k = 0;
+          h.row(a).head(model.n_types()).maxCoeff(&k);
+          types[a] = model.elements()[k];
+        }
         const Eigen::MatrixXd got = model.dequantizer_output(matrix(in.at("x"), 3), types);
         out.push_back({n, "dequantizer_mu_logsigma", max_abs(got, matrix(c.at("dequantizer_mu_logsigma"), 12)),
                        kTolNetwork});
@@ -88,29 +92,29 @@ std::vector<VerifyCheck> verify_golden(const Qm9Model& model, const std::string&
       const std::vector<int> types = types_from_atomic_numbers(c.at("atoms"));
       const int M = static_cast<int>(types.size());
       const Eigen::MatrixXd x = matrix(c.at("x_centered"), 3);
-      const Lifted lifted = model.lift(x, types, matrix(c.at("dequant_eps"), kQm9Features));
+      const Lifted lifted = model.lift(x, types, matrix(c.at("dequant_eps"), model.features()));
       const FlowToLatent fl = model.to_latent(x, lifted.h, solver, flow::TraceOptions{flow::Trace::Exact, 1, false, 0, {}});
-      const double log_pz = flow::log_prior(fl.z, 3, kQm9Features);
+      const double log_pz = flow::log_prior(fl.z, 3, model.features());
       const double log_pN = model.log_p_atoms(M);
       const double log_p = log_pz + fl.delta_logp - lifted.log_q + log_pN;
       const std::string n = name("flow", i, M);
       auto scalar = [&](const char* key, double v) {
         out.push_back({n, key, std::abs(v - c.at(key).as_number()), kTolNats});
       };
-      out.push_back({n, "h_lifted", max_abs(lifted.h, matrix(c.at("h_lifted"), kQm9Features)), kTolNetwork});
+      out.push_back({n, "h_lifted", max_abs(lifted.h, matrix(c.at("h_lifted"), model.features())), kTolNetwork});
       scalar("log_q_h", lifted.log_q);
-      out.push_back({n, "z", max_abs(fl.z, flat(matrix(c.at("z"), kQm9Stride))), kTolState});
+      out.push_back({n, "z", max_abs(fl.z, flat(matrix(c.at("z"), model.stride()))), kTolState});
       scalar("delta_logp", fl.delta_logp);
       scalar("log_pz", log_pz);
       scalar("log_pN", log_pN);
       scalar("log_p", log_p);
     } else if (c.has("x_h")) {
-      const Eigen::MatrixXd z = matrix(c.at("z"), kQm9Stride);
+      const Eigen::MatrixXd z = matrix(c.at("z"), model.stride());
       const int M = static_cast<int>(z.rows());
       const flow::StateVector x_h = model.from_latent(flat(z), solver);
       const SampledMolecule d = model.decode(x_h);
       const std::string n = name("reverse", i, M);
-      out.push_back({n, "x_h", max_abs(x_h, flat(matrix(c.at("x_h"), kQm9Stride))), kTolState});
+      out.push_back({n, "x_h", max_abs(x_h, flat(matrix(c.at("x_h"), model.stride()))), kTolState});
       int type_mismatches = 0;
       const auto& expected = c.at("atom_types").as_array();
       for (int a = 0; a < M; ++a)

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "errors.hpp"
 
@@ -18,16 +19,35 @@ double lj_pair(double d) {
 }
 
 ParticleSystem dw4() { return ParticleSystem{"dw4", 4, 2, dw4_pair, 0.0}; }
-ParticleSystem lj13() { return ParticleSystem{"lj13", 13, 3, lj_pair, 1.0}; }
-ParticleSystem lj13_paper() {
-  return ParticleSystem{"lj13-paper", 13, 3, [](double d) { return 2.0 * lj_pair(d); }, 1.0};
-}
+ParticleSystem lj13() { return ParticleSystem{"lj13", 13, 3, [](double d) { return 2.0 * lj_pair(d); }, 1.0}; }
+ParticleSystem lj13_fluid() { return ParticleSystem{"lj13-fluid", 13, 3, lj_pair, 1.0}; }
 
-ParticleSystem builtin_system(const std::string& name) {
-  if (name == "dw4") return dw4();
-  if (name == "lj13") return lj13();
-  if (name == "lj13-paper") return lj13_paper();
-  throw InvalidInput("unknown system '" + name + "': the built-in systems are 'dw4', 'lj13' and 'lj13-paper'");
+std::function<double(double)> tabulated_pair(std::vector<double> values, double r_min, double r_max) {
+  if (!std::isfinite(r_min) || r_min < 0 || !std::isfinite(r_max) || r_max <= r_min)
+    throw InvalidInput("the pair energy's range needs 0 <= rMin < rMax, both finite");
+  if (values.size() < 2 || values.size() > 1000000) throw InvalidInput("the pair energy table needs 2 to 10^6 points");
+  for (size_t k = 0; k < values.size(); ++k) {
+    const double e = values[k];
+    if (std::isnan(e) || e == -std::numeric_limits<double>::infinity())
+      throw InvalidInput("the pair energy is " + std::string(std::isnan(e) ? "NaN" : "-Infinity") + " at distance " +
+                         std::to_string(r_min + (r_max - r_min) * k / (values.size() - 1)) +
+                         "; it must be a finite number (or +Infinity for a hard wall)");
+  }
+  if (std::isinf(values.back()) || std::isinf(values[values.size() - 2]))
+    throw InvalidInput("the pair energy must be finite near rMax (the table is extrapolated beyond it)");
+  auto table = std::make_shared<const std::vector<double>>(std::move(values));
+  const double h = (r_max - r_min) / static_cast<double>(table->size() - 1);
+  return [table, r_min, h](double d) {
+    const std::vector<double>& t = *table;
+    const double u = (d - r_min) / h;
+    if (u < 0) return std::numeric_limits<double>::infinity();
+    const size_t last = t.size() - 1;
+    size_t k = static_cast<size_t>(u);
+    if (k >= last) k = last - 1;
+    const double a = t[k], b = t[k + 1];
+    if (std::isinf(a) || std::isinf(b)) return u - k < 0.5 ? a : b;  // +inf next to a wall: no interpolation
+    return a + (u - static_cast<double>(k)) * (b - a);
+  };
 }
 
 ParticleSystem custom_system(const std::string& name, int n, int dim, std::function<double(double)> pair,

@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace enf::train {
 
@@ -30,20 +31,28 @@ struct ParticleSystem {
   double energy_unchecked(const double* x) const;
 };
 
-ParticleSystem dw4();   // 4 particles in 2-D
-ParticleSystem lj13();  // 13 particles in 3-D, com_spring 1
-// LJ13 as in the published benchmark data (Koehler et al. 2020, whose files the E-NF paper's Table 1
-// uses): each pair's Lennard-Jones term counted twice (a sum over ordered pairs without the 1/2),
-// the spring unchanged. Those files' mean energy under this function (-43.1) is what its
-// equilibrium at temperature 1 gives (-43.2, our test chain); under lj13() it is +0.9. That is a
-// fluid with an entropy of at least 39 nats, so the paper's ~31 nats refer to this system.
-ParticleSystem lj13_paper();
-// "dw4", "lj13" or "lj13-paper"; anything else throws InvalidInput naming the choices.
+ParticleSystem dw4();  // 4 particles in 2-D
+// LJ13 as the published benchmark data define it (Koehler et al. 2020, whose files the E-NF paper's
+// Table 1 uses): 13 particles in 3-D, each pair's Lennard-Jones term counted twice (a sum over
+// ordered pairs without the 1/2), com_spring 1. Those files' mean energy under this function
+// (-43.1) is what its equilibrium at temperature 1 gives (-43.2, our test chain).
+ParticleSystem lj13();
+// MODEL_SPEC's first formula, each pair once: at temperature 1 a fluid (mean energy +0.9, entropy
+// at least 39 nats), kept for the weights trained on it (weights/lj13-fluid.*).
+ParticleSystem lj13_fluid();
+// A built-in system by name (train/systems.hpp lists them); InvalidInput naming the choices.
 ParticleSystem builtin_system(const std::string& name);
 // A user-supplied pair energy; throws InvalidInput for n_particles < 2, dim < 1, no function or
 // a negative or non-finite spring.
 ParticleSystem custom_system(const std::string& name, int n_particles, int dim, std::function<double(double)> pair,
                              double com_spring = 0);
+
+// A pair energy given as a table: E(r) on a uniform grid over [r_min, r_max], linear interpolation
+// inside, +inf below r_min, the last interval extrapolated beyond r_max, and no interpolation next
+// to a +inf (a hard wall). What a caller whose energy is a function the core cannot call (a
+// JavaScript function in a page) passes. InvalidInput for fewer than 2 or more than 10^6 points, a
+// NaN or -inf entry (naming its distance), a bad range, or +inf at the last two points.
+std::function<double(double)> tabulated_pair(std::vector<double> table, double r_min, double r_max);
 
 // Rejects unusable data sets with InvalidInput: no samples, a column count other than
 // n_particles * dim, or a NaN / Inf entry (naming the row and column).

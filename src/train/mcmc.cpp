@@ -81,47 +81,43 @@ McmcResult sample_mcmc(const ParticleSystem& sys, int n_samples, const McmcOptio
       }
     }
   };
-  for (int s = 0; s < o.burn_in; ++s) sweep();
+  const double total = o.burn_in + static_cast<double>(n_samples) * o.thin;
+  const double every = std::max(1.0, std::floor(total / 200));
+  double done = 0, next_report = every;
+  auto progress = [&] {
+    if (o.on_progress && ++done >= next_report) {
+      next_report += every;
+      o.on_progress(std::min(1.0, done / total));
+    }
+  };
+  for (int s = 0; s < o.burn_in; ++s) {
+    sweep();
+    progress();
+  }
   for (int n = 0; n < n_samples; ++n) {
-    for (int s = 0; s < o.thin; ++s) sweep();
+    for (int s = 0; s < o.thin; ++s) {
+      sweep();
+      progress();
+    }
+    if (!std::isfinite(e[0])) throw InvalidInput("the MCMC chain reached an infinite energy; check the pair energy");
     out.samples.row(n) = x[0].transpose();
     out.energies.push_back(e[0]);
+  }
+  if (std::isfinite(o.max_pair_distance)) {
+    double far = 0;
+    for (Eigen::Index r = 0; r < out.samples.rows(); ++r)
+      for (int i = 0; i < N; ++i)
+        for (int j = i + 1; j < N; ++j) far = std::max(far, (out.samples.row(r).segment(i * D, D) - out.samples.row(r).segment(j * D, D)).norm());
+    if (far > o.max_pair_distance)
+      throw InvalidInput("the MCMC chain diverged: particles drifted " + std::to_string(far) +
+                         " apart, beyond the pair energy's range (rMax " + std::to_string(o.max_pair_distance) +
+                         "); exp(-E) must confine the particles: make the energy grow with distance, add a "
+                         "comSpring, or raise rMax if such distances are meant");
   }
   out.samples = centre(out.samples, D);
   out.acceptance = moves ? static_cast<double>(accepted) / moves : 0.0;
   out.swap_acceptance = swaps ? static_cast<double>(swaps_accepted) / swaps : 0.0;
   return out;
-}
-
-McmcOptions default_mcmc_options(const ParticleSystem& sys, uint64_t seed) {
-  McmcOptions o;
-  o.seed = seed;
-  if (sys.name == "dw4") {
-    // Pair distances hop between the wells at d ~ 2.5 and 5.5 over a barrier of ~4.4 kT:
-    // a short ladder lets the target replica cross it often.
-    o.step = 0.5;
-    o.temperatures = {1.0, 1.6, 2.6, 4.2};
-    o.thin = 20;
-    o.burn_in = 2000;
-    o.init_scale = 2.0;
-  } else if (sys.name == "lj13") {
-    // At temperature 1 the trapped cluster is fluid and single-particle moves mix without a ladder.
-    // Energy autocorrelation spans ~10 sweeps at this step (measured): thin well beyond it.
-    o.step = 0.4;
-    o.temperatures = {1.0};
-    o.thin = 50;
-    o.burn_in = 2000;
-    o.init_scale = 1.0;
-  } else if (sys.name == "lj13-paper") {
-    // The doubled pair energy makes a solid-like cluster that rearranges slowly by single moves:
-    // smaller steps and a ladder up to T = 4.5, where it is fluid.
-    o.step = 0.2;
-    o.temperatures = {1.0, 1.35, 1.82, 2.46, 3.32, 4.48};
-    o.thin = 50;
-    o.burn_in = 4000;
-    o.init_scale = 1.0;
-  }
-  return o;
 }
 
 Dataset make_dataset(const ParticleSystem& sys, int n_train, int n_val, int n_test, uint64_t seed) {

@@ -5,6 +5,8 @@
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <vector>
 
 #include "train/energy.hpp"
@@ -20,6 +22,11 @@ struct McmcOptions {
   // Metropolis. After each sweep one swap between a random adjacent pair is proposed.
   std::vector<double> temperatures = {1.0};
   double init_scale = 1.0;  // initial positions ~ N(0, init_scale^2) per coordinate
+  // Called about 200 times with the fraction of sweeps done; may throw to stop (cancellation).
+  std::function<void(double)> on_progress;
+  // Particles may not drift further apart than this (a tabulated pair energy's range, beyond which
+  // it is extrapolated): a chain that does has diverged and ends with InvalidInput saying so.
+  double max_pair_distance = std::numeric_limits<double>::infinity();
 };
 
 struct McmcResult {
@@ -29,11 +36,13 @@ struct McmcResult {
   double swap_acceptance = 0;    // of the replica swaps (0 without a ladder)
 };
 
-// Throws InvalidInput for n_samples < 1, a bad ladder, a non-positive step or thin, or an energy
-// that is NaN / -inf, or +inf at every initial state tried.
+// Throws InvalidInput for n_samples < 1, a bad ladder, a non-positive step or thin, an energy
+// that is NaN / -inf, or +inf at every initial state tried, or at a stored sample, or a chain
+// whose particles drift beyond max_pair_distance.
 McmcResult sample_mcmc(const ParticleSystem& system, int n_samples, const McmcOptions& options);
 
-// Default chain settings for the named systems (step, ladder, thinning) used for the data sets.
+// The chain for a system: its registry entry's (train/systems.hpp) for a built-in one, plain
+// Metropolis with the defaults above otherwise; seeded `seed`.
 McmcOptions default_mcmc_options(const ParticleSystem& system, uint64_t seed);
 
 struct Dataset {

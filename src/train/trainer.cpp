@@ -1,6 +1,9 @@
 #include "train/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <numeric>
 
 #include "errors.hpp"
@@ -40,11 +43,25 @@ StepReport Trainer::step() {
   for (Eigen::Index i = 0; i < probes.size(); ++i) probes(i) = rng_.rademacher();
   cursor_ += B;
   if (cursor_ >= order_.size()) ++epochs_;
-  NllResult r = particle_nll(params_, sys_.n_particles, sys_.dim, x, probes, cfg_.solver, true);
+  if (!diverged_.empty()) throw SolverError(diverged_);
   StepReport rep;
-  rep.loss = r.loss;
-  rep.regulariser = r.regulariser;
-  rep.grad_norm = clip_grad_norm(r.grads, cfg_.max_grad_norm);
+  NllResult r;
+  try {
+    r = particle_nll(params_, sys_.n_particles, sys_.dim, x, probes, cfg_.solver, true);
+    rep.loss = r.loss;
+    rep.regulariser = r.regulariser;
+    rep.grad_norm = clip_grad_norm(r.grads, cfg_.max_grad_norm);
+  } catch (const SolverError&) {
+    rep.loss = std::numeric_limits<double>::quiet_NaN();
+  }
+  if (!std::isfinite(rep.loss) || !std::isfinite(rep.grad_norm)) {
+    char numbers[96];
+    std::snprintf(numbers, sizeof numbers, "loss %.6g, gradient norm %.6g", rep.loss, rep.grad_norm);
+    diverged_ = "training diverged at step " + std::to_string(steps() + 1) + " (" + numbers +
+                "); the weights are no longer usable: create a new trainer with a lower lr or a smaller "
+                "maxGradNorm, and check the data's scale";
+    throw SolverError(diverged_);
+  }
   opt_.step(params_.values, r.grads);
   return rep;
 }
@@ -57,6 +74,38 @@ double Trainer::epoch() {
     ++n;
   } while (cursor_ < order_.size());
   return sum / n;
+}
+
+double Trainer::validation_nll(const Eigen::MatrixXd& samples, uint64_t seed, int limit) const {
+  if (samples.rows() == 0) throw InvalidInput("there is no validation set (nVal is 0)");
+  validate_dataset(samples, sys_, "the validation set");
+  if (limit < 1) throw InvalidInput("validate at least one sample");
+  const int rows = std::min<int>(static_cast<int>(samples.rows()), limit);
+  const Eigen::MatrixXd x = centre(samples.topRows(rows), sys_.dim);
+  Rng rng(seed);
+  NllOptions o = cfg_.solver;
+  o.keep_tapes = false;
+  const int B = std::max(1, cfg_.batch);
+  double sum = 0;
+  for (int start = 0; start < rows; start += B) {
+    const int b = std::min(B, rows - start);
+    Eigen::MatrixXd probes(b, x.cols());
+    for (Eigen::Index i = 0; i < probes.size(); ++i) probes(i) = rng.rademacher();
+    sum += particle_nll(params_, sys_.n_particles, sys_.dim, x.middleRows(start, b), probes, o, false).loss * b;
+  }
+  return sum / rows;
+}
+
+void fit_tape_memory(TrainConfig& c, const ParticleSystem& sys, double budget, int keep_tapes) {
+  const double pairs = static_cast<double>(sys.n_particles) * (sys.n_particles - 1);
+  const int chunk = std::min(c.batch, std::max(1, static_cast<int>(kChunkEdges / std::max(1.0, pairs))));
+  const double edges = chunk * pairs;
+  const double per_step = edges * 4;  // evaluations per step with rk4
+  c.solver.keep_tapes = keep_tapes < 0 ? per_step * c.solver.steps <= budget / 1.5 : keep_tapes != 0;
+  if (per_step * (c.solver.keep_tapes ? c.solver.steps : 1) > budget)
+    throw InvalidInput(std::to_string(sys.n_particles) + " particles need more tape memory per sample than a "
+                       "WebAssembly heap has (2 GB)" +
+                       (c.solver.keep_tapes ? "; use keepTapes: false or fewer rk4Steps" : ""));
 }
 
 ParticleModel Trainer::model() const { return ParticleModel(sys_.name, sys_.n_particles, sys_.dim, params_); }

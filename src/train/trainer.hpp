@@ -39,7 +39,10 @@ class Trainer {
   // Continues from given parameters (e.g. a saved model's) instead of a random initialisation.
   Trainer(const ParticleSystem& system, Eigen::MatrixXd train_data, TrainConfig config, fields::FieldParams init);
 
-  StepReport step();    // one minibatch (the next of the current shuffled epoch)
+  // One minibatch (the next of the current shuffled epoch). A step whose loss or gradient is not
+  // finite leaves the weights unusable: it throws SolverError saying what to change, and so does
+  // every later step.
+  StepReport step();
   double epoch();       // the rest of the current epoch; returns its mean loss
   void set_learning_rate(double lr) { opt_.set_learning_rate(lr); }
 
@@ -47,6 +50,10 @@ class Trainer {
   int epochs() const { return epochs_; }  // passes completed over the training set
   const FieldParams& params() const { return params_; }
   ParticleModel model() const;  // the current weights in the float32 inference model
+  // Mean NLL of the first `limit` rows of `samples` (centred first) with the loss's estimator: the
+  // training solver and Rademacher probes drawn from `seed`, so that successive calls compare
+  // like with like; in batches of the training batch size.
+  double validation_nll(const Eigen::MatrixXd& samples, uint64_t seed, int limit) const;
 
  private:
   ParticleSystem sys_;
@@ -58,7 +65,17 @@ class Trainer {
   std::vector<int> order_;
   size_t cursor_ = 0;
   int epochs_ = 0;
+  std::string diverged_;  // why training stopped, once a step went non-finite
   void shuffle();
 };
+
+// Fits the training to a memory budget, counted in edge-evaluations kept on the tape (a pass
+// holds slice edges x 4 evaluations x the steps whose tapes it keeps). Keeping every step's tape
+// is faster; unless `keep_tapes` forces a choice, it is kept when it takes at most two thirds of
+// the budget. InvalidInput when even one step at a time does not fit.
+// kWasmEdgeEvaluations is what a 2 GB wasm32 heap holds (measured: 31,200 fit, LJ13 with 50
+// samples one step at a time; 62,400 do not).
+constexpr double kWasmEdgeEvaluations = 31200;
+void fit_tape_memory(TrainConfig& config, const ParticleSystem& system, double budget, int keep_tapes = -1);
 
 }  // namespace enf::train

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/arguments.hpp"
+#include "api/options.hpp"
 #include "chem/xyz.hpp"
 #include "errors.hpp"
 #include "models/json.hpp"
@@ -114,8 +115,9 @@ TEST(Limits, QM9ModelsHandleAtMost29AtomsAndSayWhy) {
   enf::SampleOptions o;
   o.atoms = 10;
   EXPECT_THROW(tiny().sample(o), enf::InvalidInput);
-  expect_error<enf::InvalidInput>([] { enf::api::sample_options(10, 0, 1e-4, 1e-4, {}, {}, tiny().max_atoms()); },
-                                  "atoms must be an integer in [0, 9]");
+  expect_error<enf::InvalidInput>(
+      [] { enf::api::sample_call(enf::json::parse(R"({"atoms": 10})"), tiny().max_atoms()); },
+      "atoms must be an integer in [0, 9]");
   expect_error<enf::WeightsError>(
       [] {
         enf::Qm9Model::load(enf::SafeTensors::from_bytes(
@@ -170,12 +172,12 @@ TEST(Limits, ProbeSampleAndFrameCountsAreBounded) {
   o.probes = enf::api::kMaxProbes;  // the largest allowed count works (and stays cheap here)
   o.solver.fixed_steps = 1;
   EXPECT_EQ(tiny().log_likelihood(m, o).per_sample.size(), 1u);
-  expect_error<enf::InvalidInput>([] { enf::api::likelihood_options("hutchinson", 1025, 1, 0, 1e-4, 1e-4); },
+  expect_error<enf::InvalidInput>([] { enf::api::likelihood_call(enf::json::parse(R"({"probes": 1025})")); },
                                   "probes must be an integer in [1, 1024]");
-  expect_error<enf::InvalidInput>([] { enf::api::likelihood_options("hutchinson", 1, 1001, 0, 1e-4, 1e-4); },
+  expect_error<enf::InvalidInput>([] { enf::api::likelihood_call(enf::json::parse(R"({"samples": 1001})")); },
                                   "samples must be an integer in [1, 1000]");
-  expect_error<enf::InvalidInput>([] { enf::api::likelihood_options("Exact", 1, 1, 0, 1e-4, 1e-4); },
-                                  "trace must be 'exact' or 'hutchinson'");
+  expect_error<enf::InvalidInput>([] { enf::api::likelihood_call(enf::json::parse(R"({"trace": "Exact"})")); },
+                                  "trace must be one of 'hutchinson', 'exact'");
   enf::SampleOptions s;
   s.atoms = 3;
   expect_error<enf::InvalidInput>([&] { tiny().sample_trajectory(s, enf::api::kMaxFrames + 1, {}); },

@@ -8,6 +8,7 @@
 #include "errors.hpp"
 #include "train/energy.hpp"
 #include "train/mcmc.hpp"
+#include "train/systems.hpp"
 
 using namespace enf::train;
 
@@ -26,27 +27,35 @@ TEST(TrainEnergy, Lj13ChainByHand) {
   double expected = 91.0;
   for (int i = 0; i < 13; ++i) x(3 * i) = i;
   for (int k = 1; k <= 12; ++k) expected += (13 - k) * (std::pow(k, -12.0) - 2 * std::pow(k, -6.0));
-  EXPECT_NEAR(lj13().energy(x), expected, 1e-10);
+  EXPECT_NEAR(lj13_fluid().energy(x), expected, 1e-10);
   EXPECT_NEAR(lj_pair(1.0), -1.0, 1e-15);
   EXPECT_NEAR(lj_pair(std::pow(2.0, 1.0 / 6)), -0.75, 1e-14);
 }
 
-TEST(TrainEnergy, Lj13PaperCountsEachPairTwice) {
-  // lj13-paper = lj13 plus the pair sum once more; the spring is the same.
+TEST(TrainEnergy, Lj13CountsEachPairTwice) {
+  // lj13 (the published data's) = lj13-fluid plus the pair sum once more; the spring is the same.
   Eigen::VectorXd x(39);
   for (int i = 0; i < 39; ++i) x(i) = std::sin(1.7 * i) * 1.3;
   double pairs = 0;
   for (int i = 0; i < 13; ++i)
     for (int j = i + 1; j < 13; ++j) pairs += lj_pair((x.segment<3>(3 * i) - x.segment<3>(3 * j)).norm());
-  EXPECT_NEAR(lj13_paper().energy(x), lj13().energy(x) + pairs, 1e-9);
-  EXPECT_EQ(builtin_system("lj13-paper").name, "lj13-paper");
+  EXPECT_NEAR(lj13().energy(x), lj13_fluid().energy(x) + pairs, 1e-9);
+  EXPECT_EQ(builtin_system("lj13-fluid").name, "lj13-fluid");
   EXPECT_EQ(builtin_system("dw4").n_particles, 4);
   EXPECT_EQ(builtin_system("lj13").dim, 3);
+  // The registry is the one list: every entry builds its system under its own name.
+  ASSERT_EQ(builtin_systems().size(), 3u);
+  for (const SystemEntry& e : builtin_systems()) {
+    EXPECT_EQ(e.make().name, e.name);
+    EXPECT_EQ(find_system(e.name), &e);
+    EXPECT_FALSE(e.label.empty() || e.description.empty());
+    EXPECT_EQ(default_mcmc_options(e.make(), 3).temperatures, e.mcmc.temperatures);
+  }
   try {
     builtin_system("lj38");
     FAIL() << "unknown system accepted";
   } catch (const enf::InvalidInput& e) {
-    EXPECT_NE(std::string(e.what()).find("'lj13-paper'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'dw4', 'lj13' and 'lj13-fluid'"), std::string::npos) << e.what();
   }
 }
 
@@ -127,20 +136,20 @@ TEST(TrainMcmc, IndependentChainsAgreeDw4) {
   EXPECT_GT(far, 500);
 }
 
-TEST(TrainMcmc, IndependentChainsAgreeLj13) {
-  McmcOptions a = default_mcmc_options(lj13(), 7), b = default_mcmc_options(lj13(), 8);
+TEST(TrainMcmc, IndependentChainsAgreeLj13Fluid) {
+  McmcOptions a = default_mcmc_options(lj13_fluid(), 7), b = default_mcmc_options(lj13_fluid(), 8);
   a.init_scale = 0.8;
   b.init_scale = 3.0;
-  const McmcResult ra = sample_mcmc(lj13(), 400, a), rb = sample_mcmc(lj13(), 400, b);
+  const McmcResult ra = sample_mcmc(lj13_fluid(), 400, a), rb = sample_mcmc(lj13_fluid(), 400, b);
   const double D = ks_statistic(ra.energies, rb.energies);
   EXPECT_GT(ks_pvalue(D, 400, 400), 0.01) << "KS statistic " << D;
 }
 
 // The published LJ13 data (Koehler et al. 2020, as redistributed by Klein et al. 2023) has a mean
-// energy of -43.08 under lj13-paper's function, as reported by users of those files; lj13's
-// fluid equilibrium sits near +0.9. Compact and spread-out starts agree and land on the former.
-TEST(TrainMcmc, IndependentChainsAgreeLj13Paper) {
-  const ParticleSystem sys = lj13_paper();
+// energy of -43.08 under lj13's function, as reported by users of those files; lj13-fluid's
+// equilibrium sits near +0.9. Compact and spread-out starts agree and land on the former.
+TEST(TrainMcmc, IndependentChainsAgreeLj13) {
+  const ParticleSystem sys = lj13();
   McmcOptions a = default_mcmc_options(sys, 17), b = default_mcmc_options(sys, 18);
   a.init_scale = 0.5;
   b.init_scale = 3.0;

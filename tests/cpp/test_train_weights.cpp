@@ -1,4 +1,4 @@
-// Our trained weights (weights/dw4.safetensors, lj13.safetensors, lj13-paper.safetensors) against
+// Our trained weights (weights/dw4.safetensors, lj13.safetensors, lj13-fluid.safetensors) against
 // their model cards (weights/*.md): the test set is regenerated from the documented seed and the
 // exact-trace NLL must match the card's figure within 0.1 nats. The LJ13 models are checked on the
 // card's figure for the first 200 test samples (the 1,000 take ~50 s natively, minutes under the
@@ -67,9 +67,9 @@ TEST(TrainWeights, Lj13ModelCardNllReproduces) {
   check_card("lj13", enf::train::lj13(), 200, "First 200 test samples");
 }
 
-TEST(TrainWeights, Lj13PaperModelCardNllReproduces) {
+TEST(TrainWeights, Lj13FluidModelCardNllReproduces) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "checked by the native build (slow under AddressSanitizer)";
 #endif
-  check_card("lj13-paper", enf::train::lj13_paper(), 200, "First 200 test samples");
+  check_card("lj13-fluid", enf::train::lj13_fluid(), 200, "First 200 test samples");
 }

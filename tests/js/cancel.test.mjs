@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AbortError, loadModel } from 'enf-wasm';
-import { skipNoWeights } from './helpers.mjs';
+import { skipNoWeights, testWorker } from './helpers.mjs';
 
 test('an aborted exact score frees its worker within 200 ms', { skip: skipNoWeights, timeout: 120_000 }, async (t) => {
-  const model = await loadModel('qm9', { workers: 1 });
+  const model = await loadModel('qm9', { workers: 1, workerUrl: testWorker });
   try {
     // A 25-atom molecule: its exact score takes about a minute in wasm.
     const [molecule] = await model.sample({ atoms: 25, seed: 3 });

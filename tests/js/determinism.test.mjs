@@ -145,3 +145,30 @@ test('the same seed agrees with the native build to 1e-4 Å (converged solve)', 
   t.diagnostic(`largest |wasm - native| over ${o.count} molecules: ${worst.toExponential(2)} Å`);
   assert.ok(worst <= 1e-4, `wasm and native differ by ${worst} Å`);
 });
+
+// Solvers are data (src/ode/tableau.cpp): each reaches the JS API, the package's CLI and the
+// native CLI by name, and the three agree (the same tableau and steps; wasm and native differ only
+// in float32 rounding).
+test('every ODE method reaches the API and both CLIs, and they agree', { skip: skipNoWeights || (!existsSync(nativeCli) && 'no native build/enf'), timeout: 300_000 }, async (t) => {
+  const cases = [
+    { method: 'bosh3', rtol: 1e-6, atol: 1e-6 },
+    { method: 'rk4', steps: 60 },
+    { method: 'midpoint', steps: 200 },
+    { method: 'euler', steps: 400 },
+  ];
+  const flags = (c) => ['--method', c.method, ...(c.steps ? ['--steps', String(c.steps)] : ['--rtol', String(c.rtol), '--atol', String(c.atol)])];
+  for (const c of cases) {
+    const [m] = await model.sample({ atoms: 7, seed: 4, ...c });
+    const args = ['sample', '--atoms', '7', '--seed', '4', '--format', 'json', ...flags(c)];
+    const [native] = JSON.parse(execFileSync(nativeCli, args, { encoding: 'utf8' }));
+    const [cli] = JSON.parse(execFileSync(process.execPath, [join(root, 'web', 'bin', 'enf.js'), ...args, '--workers', '1'], { encoding: 'utf8' }));
+    let worst = 0;
+    for (let i = 0; i < m.positions.length; ++i) worst = Math.max(worst, Math.abs(m.positions[i] - native.positions[i]));
+    t.diagnostic(`${c.method}: ${m.nfe} evaluations, |wasm - native| ${worst.toExponential(2)} Å`);
+    assert.deepEqual(m.elements, native.elements, `${c.method}: elements differ from native`);
+    assert.ok(worst < 1e-3, `${c.method}: wasm and native differ by ${worst} Å`);
+    assert.ok(Math.max(...cli.positions.map((v, i) => Math.abs(v - m.positions[i]))) < 1e-6, `${c.method}: the package's CLI differs from the API`);
+    if (c.steps) assert.equal(m.nfe, 1 + c.steps * ({ rk4: 4, midpoint: 2, euler: 1 })[c.method], `${c.method}: evaluations`);
+  }
+  await assert.rejects(model.sample({ atoms: 7, seed: 4, method: 'rk45' }), /unknown ODE method 'rk45': use one of dopri5, bosh3, rk4, midpoint, euler/);
+});

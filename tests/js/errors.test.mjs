@@ -16,11 +16,11 @@ import {
   toSDF,
   toXYZ,
 } from 'enf-wasm';
-import { bundledWeights, skipNoWeights } from './helpers.mjs';
+import { bundledWeights, skipNoWeights, testWorker } from './helpers.mjs';
 
 let model;
 before(async () => {
-  if (!skipNoWeights) model = await loadModel('qm9', { workers: 2 });
+  if (!skipNoWeights) model = await loadModel('qm9', { workers: 2, workerUrl: testWorker });
 });
 after(() => model?.dispose());
 

@@ -100,3 +100,6 @@ export function collectProblems(page) {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   return problems;
 }
+
+/** The test worker (the package's worker plus crash / oom / heap operations): pass as workerUrl. */
+export const testWorker = new URL('./fixtures/worker-with-test-ops.mjs', import.meta.url);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { EnfError, WorkerCrashedError, loadModel, parseXYZ, toXYZ, toSDF, bonds, stability } from 'enf-wasm';
-import { skipNoWeights } from './helpers.mjs';
+import { skipNoWeights, testWorker } from './helpers.mjs';
 
 const SEED = Number(process.env.ENF_FUZZ_SEED ?? 20261130);
 const CALLS = Number(process.env.ENF_FUZZ_CALLS ?? 10_000);
@@ -121,7 +121,7 @@ async function settle(call) {
 }
 
 test(`${CALLS} random malformed inputs: errors, no crash, no leak`, { skip: skipNoWeights, timeout: 600_000 }, async (t) => {
-  const model = await loadModel('qm9', { workers: 1 });
+  const model = await loadModel('qm9', { workers: 1, workerUrl: testWorker });
   try {
     const r = generator(SEED);
     // Warm the worker's scratch buffers, then take the heap baseline.

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadModel } from 'enf-wasm';
-import { skipNoWeights } from './helpers.mjs';
+import { skipNoWeights, testWorker } from './helpers.mjs';
 
 test('1000 sample calls do not grow the wasm heap', { skip: skipNoWeights, timeout: 600_000 }, async (t) => {
-  const model = await loadModel('qm9', { workers: 1 });
+  const model = await loadModel('qm9', { workers: 1, workerUrl: testWorker });
   try {
     // Small molecules and a loose tolerance keep this fast; every call allocates and frees the
     // same kinds of buffers as a large one. Warm up first (scratch buffers keep their capacity).

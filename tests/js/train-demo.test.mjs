@@ -158,21 +158,21 @@ test('demo: Train view (DW4 data, live loss curve, responsive page, compare and 
     assert.ok(lj.ess >= 1 && lj.ess <= 10);
     assert.deepEqual(await page.$$eval('#train-compare-out svg.enf-plot', (l) => l.map((s) => s.dataset.plot)), ['train-distances', 'train-energies']);
 
-    // Our model of the published LJ13 data, sampled without data of its own system: a lone
-    // distance histogram, capped in width rather than stretched across the view.
-    await page.selectOption('#train-system', 'lj13-paper');
-    assert.equal(await page.isDisabled('#train-pretrained'), false, 'the shipped lj13-paper model can be loaded');
+    // Our model of the fluid LJ13, sampled without data of its own system: a lone distance
+    // histogram, capped in width rather than stretched across the view.
+    await page.selectOption('#train-system', 'lj13-fluid');
+    assert.equal(await page.isDisabled('#train-pretrained'), false, 'the shipped lj13-fluid model can be loaded');
     await page.fill('#train-count', '10');
     await page.click('#train-pretrained');
-    await page.waitForFunction(() => /Loaded our trained lj13-paper flow/.test(document.querySelector('#train-status').textContent), null, { timeout: 60_000 });
+    await page.waitForFunction(() => /Loaded our trained lj13-fluid flow/.test(document.querySelector('#train-status').textContent), null, { timeout: 60_000 });
     await page.click('#train-compare');
     await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 5, null, { timeout: 120_000 });
-    assert.match(await page.textContent('#train-status'), /Sampled 10 configurations from the imported lj13-paper flow/);
+    assert.match(await page.textContent('#train-status'), /Sampled 10 configurations from the imported lj13-fluid flow/);
     const lone = await page.$$eval('#train-compare-out svg.enf-plot', (l) => l.map((s) => [s.dataset.plot, s.getBoundingClientRect().width]));
     assert.equal(lone.length, 1);
     assert.equal(lone[0][0], 'train-distances');
     assert.ok(lone[0][1] <= 761, `the lone histogram is ${lone[0][1]} px wide`);
-    await page.locator('#train-view').screenshot({ path: join(artifacts, 'demo-train-lj13-paper.png') });
+    await page.locator('#train-view').screenshot({ path: join(artifacts, 'demo-train-lj13-fluid.png') });
 
     // Phone width: no horizontal overflow with the plots open.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -16,7 +16,7 @@ import {
   effectiveSampleSize,
   loadParticleFlow,
 } from 'enf-wasm';
-import { bundledWeights, hasWeights, sameBits } from './helpers.mjs';
+import { bundledWeights, hasWeights, sameBits, testWorker } from './helpers.mjs';
 
 async function rejects(promise, Type, pattern) {
   await assert.rejects(promise, (e) => {
@@ -134,7 +134,7 @@ test('export -> import: the loaded flow samples and scores bit-identically; trai
 });
 
 test('bad input is rejected with errors that say what to fix', async () => {
-  await rejects(createTrainer({ system: 'dw5' }), InvalidInputError, /unknown system 'dw5'.*'dw4', 'lj13', 'lj13-paper'/);
+  await rejects(createTrainer({ system: 'dw5' }), InvalidInputError, /unknown system 'dw5'.*'dw4', 'lj13', 'lj13-fluid'/);
   await rejects(createTrainer(), InvalidInputError, /options object|system/);
   await rejects(createTrainer({ system: 'dw4', data: { train: [] } }), InvalidInputError, /training set has no samples/);
   await rejects(
@@ -197,7 +197,7 @@ test('bad input is rejected with errors that say what to fix', async () => {
   await rejects(loadParticleFlow(new Uint8Array([1, 2, 3])), WeightsError, /./);
   await rejects(loadParticleFlow('weights.safetensors'), InvalidInputError, /bytes of an exported/);
   if (hasWeights)
-    await rejects(loadParticleFlow(readFileSync(bundledWeights)), WeightsError, /not a particle E-NF/);
+    await rejects(loadParticleFlow(readFileSync(bundledWeights)), WeightsError, /a molecule E-NF .*not a particle flow/);
 
   const trainer = await createTrainer({ system: 'dw4', nTrain: 20, nVal: 0, seed: 1, batch: 10 });
   const flow = await trainer.model();
@@ -220,7 +220,7 @@ test('bad input is rejected with errors that say what to fix', async () => {
 });
 
 test('a crashed worker rejects the call in flight and every later call; an abort leaves the trainer usable', async () => {
-  const trainer = await createTrainer({ system: 'dw4', nTrain: 20, nVal: 10, seed: 2, batch: 10 });
+  const trainer = await createTrainer({ system: 'dw4', nTrain: 20, nVal: 10, seed: 2, batch: 10, workerUrl: testWorker });
   try {
     const controller = new AbortController();
     let calls = 0;
@@ -245,25 +245,25 @@ test('a crashed worker rejects the call in flight and every later call; an abort
       /aborted/,
     );
 
-    // The internal crash hook fails the way a WebAssembly trap does.
-    await rejects(trainer['worker'].run({ fn: 'crash' }, 'trainer'), WorkerCrashedError, /crashed, and its state is lost: create a new trainer/);
+    // The test worker's crash operation fails the way a WebAssembly trap does.
+    await rejects(trainer._run({ op: 'crash' }), WorkerCrashedError, /crashed, and its state is lost: create a new trainer/);
     await rejects(trainer.step(), WorkerCrashedError, /create a new trainer/);
   } finally {
     trainer.dispose();
   }
 });
 
-test("'lj13-paper': the published data's LJ13 (pairs counted twice) is a bound cluster, 'lj13' a fluid", async () => {
-  // Equilibrium mean energies (native chains): about -43 for lj13-paper, +0.9 for lj13 (sd ~7).
-  const paper = await createTrainer({ system: 'lj13-paper', nTrain: 10, nVal: 20, seed: 5, batch: 5 });
-  const spec = await createTrainer({ system: 'lj13', nTrain: 10, nVal: 20, seed: 5, batch: 5 });
+test("'lj13': the published data's LJ13 (pairs counted twice) is a bound cluster, 'lj13-fluid' a fluid", async () => {
+  // Equilibrium mean energies (native chains): about -43 for lj13, +0.9 for lj13-fluid (sd ~7).
+  const paper = await createTrainer({ system: 'lj13', nTrain: 10, nVal: 20, seed: 5, batch: 5 });
+  const spec = await createTrainer({ system: 'lj13-fluid', nTrain: 10, nVal: 20, seed: 5, batch: 5 });
   try {
-    assert.deepEqual(paper.system, { name: 'lj13-paper', particles: 13, dim: 3 });
+    assert.deepEqual(paper.system, { name: 'lj13', particles: 13, dim: 3 });
     const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
     const ePaper = mean(paper.data.valEnergies), eSpec = mean(spec.data.valEnergies);
-    assert.ok(ePaper < -35 && ePaper > -50, `lj13-paper validation mean energy ${ePaper}`);
-    assert.ok(eSpec > -8 && eSpec < 10, `lj13 validation mean energy ${eSpec}`);
-    // The same configurations: lj13-paper's energy is lj13's plus the pair sum once more, so the
+    assert.ok(ePaper < -35 && ePaper > -50, `lj13 validation mean energy ${ePaper}`);
+    assert.ok(eSpec > -8 && eSpec < 10, `lj13-fluid validation mean energy ${eSpec}`);
+    // The same configurations: lj13's energy is lj13-fluid's plus the pair sum once more, so the
     // difference is the pair sum, negative for a bound cluster.
     const [a] = await paper.energy([paper.data.val.slice(0, 39)]);
     const [b] = await spec.energy([paper.data.val.slice(0, 39)]);
@@ -275,7 +275,7 @@ test("'lj13-paper': the published data's LJ13 (pairs counted twice) is a bound c
   }
   await rejects(createTrainer({ system: 'toString' }), InvalidInputError, /unknown system 'toString'/);
   await rejects(
-    createTrainer({ system: { name: 'lj13-paper', particles: 3, dim: 2, pairEnergy: (r) => r } }),
+    createTrainer({ system: { name: 'lj13', particles: 3, dim: 2, pairEnergy: (r) => r } }),
     InvalidInputError,
     /other than the built-in/,
   );

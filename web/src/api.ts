@@ -2,8 +2,8 @@
 // entry (index.ts) and the Node entry (node.ts) bind it to Web Workers or worker_threads.
 import { hillFormula } from './chem-tables.js';
 import { AbortError, DisposedError, EnfError, InvalidInputError, WeightsError, errorFromRecord } from './errors.js';
-import { integer, MAX_SEED, orthogonalOption, permutationOption, tolerance } from './options.js';
-import { WorkerPool, type WorkerFactory } from './pool.js';
+import { coreOptions, countAndSeed, integer, MAX_SEED } from './options.js';
+import { WorkerPool, type JobOptions, type WorkerFactory } from './pool.js';
 import type { FrameMessage } from './protocol.js';
 import type {
   Bond,
@@ -20,12 +20,13 @@ import type {
   VerifyCheck,
   VerifyOptions,
 } from './types.js';
-import { readWeightsHeader, type WeightsInfo } from './weights.js';
+import { parseSafetensorsHeader, readWeightsHeader, type WeightsInfo } from './weights.js';
 import { instantiate, type EnfModuleFactory, type EnfWasmModule, type Fallible } from './wasm-module.js';
 
 /** Where the platform entry points find things. */
 export interface Platform {
-  workerFactory: WorkerFactory;
+  /** Workers running `script` (default: the package's own worker). */
+  workerFactory(script?: URL | string): WorkerFactory;
   /** Compiles enf_wasm.wasm (once per page or process). */
   compileWasm(): Promise<WebAssembly.Module>;
   /** The Emscripten factory, for the main-thread helper instance. */
@@ -50,6 +51,12 @@ export interface LoadOptions {
   onProgress?: (fraction: number, detail: LoadProgress) => void;
   /** Number of workers (default: the machine's logical cores, at most 16). */
   workers?: number;
+  /**
+   * The worker script to run instead of the package's own (a module worker; in Node a path or
+   * file: URL): for bundlers that do not resolve `new URL('./worker…', import.meta.url)`, and for
+   * workers that add operations (tests, benchmarks).
+   */
+  workerUrl?: URL | string;
   signal?: AbortSignal;
 }
 
@@ -108,6 +115,8 @@ function frameFromMessage(f: FrameMessage): Frame {
 export class EnfModel {
   /** The largest molecule the model handles (29 atoms for QM9). */
   readonly maxAtoms: number;
+  /** The elements the model knows, in its order (QM9: H, C, N, O, F); others are refused. */
+  readonly elements: readonly ElementSymbol[];
   /** The weights file's size, SHA-256 and metadata (configuration, license). */
   readonly weights: WeightsInfo;
   private pool: WorkerPool | null;
@@ -115,9 +124,10 @@ export class EnfModel {
   timings: { workerInstantiateMs: number; workerLoadMs: number } = { workerInstantiateMs: 0, workerLoadMs: 0 };
 
   /** @internal use loadModel() */
-  constructor(pool: WorkerPool, maxAtoms: number, weights: WeightsInfo) {
+  constructor(pool: WorkerPool, maxAtoms: number, weights: WeightsInfo, elements: readonly string[] = []) {
     this.pool = pool;
     this.maxAtoms = maxAtoms;
+    this.elements = Object.freeze([...elements]) as readonly ElementSymbol[];
     this.weights = weights;
   }
 
@@ -135,14 +145,8 @@ export class EnfModel {
   async sample(options: SampleOptions): Promise<Molecule[]> {
     const pool = this.live();
     const o = options ?? ({} as SampleOptions);
-    const count = integer('count', o.count, 1, 1_000_000, 1);
-    const atoms = integer('atoms', o.atoms, 0, this.maxAtoms, 0);
-    const seed = integer('seed', o.seed, 0, MAX_SEED);
-    if (seed + count - 1 > MAX_SEED) throw new InvalidInputError(`seed + count - 1 must not exceed 2^53`);
-    const rtol = tolerance('rtol', o.rtol);
-    const atol = tolerance('atol', o.atol);
-    const rotation = orthogonalOption(o.rotation, 3);
-    const permutation = permutationOption(o.permutation, this.maxAtoms - 1);
+    const { count, seed } = countAndSeed(o);
+    const core = coreOptions('sample', o, ['count', 'signal']);
     if (o.signal?.aborted) throw new AbortError();
     // One job per molecule, each with its own controller (one shared signal would collect `count`
     // listeners); the caller's signal or a failure cancels them all.
@@ -152,7 +156,7 @@ export class EnfModel {
     o.signal?.addEventListener('abort', forward, { once: true });
     try {
       const jobs = controllers.map((c, k) =>
-        pool.run({ op: 'sample', atoms, seed: seed + k, rtol, atol, rotation, permutation }, { signal: c.signal }),
+        pool.run({ op: 'sample', options: core, seed: seed + k }, { signal: c.signal }),
       );
       try {
         return (await Promise.all(jobs)) as Molecule[];
@@ -174,13 +178,9 @@ export class EnfModel {
   sampleTrajectory(options: TrajectoryOptions): AsyncIterable<Frame> {
     const pool = this.live();
     const o = options ?? ({} as TrajectoryOptions);
-    const atoms = integer('atoms', o.atoms, 0, this.maxAtoms, 0);
     const seed = integer('seed', o.seed, 0, MAX_SEED);
     const frames = integer('frames', o.frames, 2, 10000, 50);
-    const rtol = tolerance('rtol', o.rtol);
-    const atol = tolerance('atol', o.atol);
-    const rotation = orthogonalOption(o.rotation, 3);
-    const permutation = permutationOption(o.permutation, this.maxAtoms - 1);
+    const core = { ...coreOptions('sampleTrajectory', o, ['signal']), frames };
     let started = false;
     return {
       [Symbol.asyncIterator](): AsyncIterator<Frame> {
@@ -200,7 +200,7 @@ export class EnfModel {
           w?.();
         };
         const job = pool.run(
-          { op: 'trajectory', atoms, seed, frames, rtol, atol, rotation, permutation },
+          { op: 'trajectory', options: core, seed },
           {
             signal: inner.signal,
             onFrame: (f) => {
@@ -251,35 +251,16 @@ export class EnfModel {
   async score(input: MoleculeInput | string, options: ScoreOptions = {}): Promise<ScoreResult> {
     const pool = this.live();
     const o = options ?? {};
-    const trace = o.trace ?? 'hutchinson';
-    if (trace !== 'exact' && trace !== 'hutchinson')
-      throw new InvalidInputError(`trace must be 'exact' or 'hutchinson', got '${String(trace)}'`);
-    const probes = integer('probes', o.probes, 1, 1024, 1);
-    const samples = integer('samples', o.samples, 1, 1000, 1);
-    const seed = integer('seed', o.seed, 0, MAX_SEED, 0);
-    const rtol = tolerance('rtol', o.rtol);
-    const atol = tolerance('atol', o.atol);
+    const core = coreOptions('score', o, ['signal', 'onProgress']);
     let arrays: { elements: Array<string | number>; positions: Float64Array } | null = null;
     let xyz = '';
     if (typeof input === 'string') xyz = input;
     else arrays = moleculeArrays(input);
     const onProgress = o.onProgress;
-    return (await pool.run(
-      {
-        op: 'score',
-        elements: arrays?.elements ?? [],
-        positions: arrays?.positions ?? new Float64Array(0),
-        xyz,
-        trace,
-        probes,
-        samples,
-        seed,
-        rtol,
-        atol,
-        progress: !!onProgress,
-      },
+    return pool.run(
+      { op: 'score', elements: arrays?.elements ?? [], positions: arrays?.positions ?? new Float64Array(0), xyz, options: core },
       { signal: o.signal, onProgress },
-    )) as ScoreResult;
+    );
   }
 
   /**
@@ -289,9 +270,7 @@ export class EnfModel {
   async verify(goldenJson: string, options: VerifyOptions = {}): Promise<VerifyCheck[]> {
     const pool = this.live();
     if (typeof goldenJson !== 'string') throw new InvalidInputError('verify takes the text of a golden JSON file');
-    const rtol = options.rtol ?? 1e-7;
-    const atol = options.atol ?? 1e-7;
-    return (await pool.run({ op: 'verify', json: goldenJson, rtol, atol }, { signal: options.signal })) as VerifyCheck[];
+    return pool.run({ op: 'verify', json: goldenJson, options: coreOptions('verify', options, ['signal']) }, { signal: options?.signal });
   }
 
   /** Stops the workers and frees their memory; pending calls reject with DisposedError. */
@@ -301,7 +280,7 @@ export class EnfModel {
   }
 
   /** @internal for benchmarks and tests */
-  _run(payload: Parameters<WorkerPool['run']>[0], options?: Parameters<WorkerPool['run']>[1]): Promise<unknown> {
+  _run(payload: { op: string } & Record<string, unknown>, options?: JobOptions): Promise<unknown> {
     return this.live().run(payload, options);
   }
 }
@@ -334,15 +313,9 @@ async function sourceBytes(
 async function verifyChecksum(bytes: Uint8Array, info: WeightsInfo): Promise<boolean> {
   const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
   if (!info.sha256 || !subtle) return false;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  const dataStart = 8 + headerLength;
   // A truncated or padded file is the core's to diagnose (it names the tensor): hash only a data
   // section whose size matches the header.
-  let dataEnd = 0;
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, dataStart))) as Record<string, { data_offsets?: number[] }>;
-  for (const [name, t] of Object.entries(header))
-    if (name !== '__metadata__' && Array.isArray(t.data_offsets)) dataEnd = Math.max(dataEnd, Number(t.data_offsets[1]));
+  const { dataStart, dataEnd } = parseSafetensorsHeader(bytes);
   if (bytes.length - dataStart !== dataEnd) return false;
   const digest = new Uint8Array(await subtle.digest('SHA-256', bytes.subarray(dataStart) as Uint8Array<ArrayBuffer>));
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -381,7 +354,7 @@ export async function loadModelWith(platform: Platform, source: ModelSource = 'q
   compiled.catch(() => {});
   const helperReady = loadHelper(platform);
   helperReady.catch(() => {});
-  const pool = new WorkerPool(platform.workerFactory, workers, platform.sharedMemory());
+  const pool = new WorkerPool(platform.workerFactory(options.workerUrl), workers, platform.sharedMemory());
   compiled.then((m) => pool.warm(m), () => {});
   try {
     const bytes = await sourceBytes(platform, source, report, options.signal);
@@ -396,7 +369,7 @@ export async function loadModelWith(platform: Platform, source: ModelSource = 'q
       helperReady,
     ]);
     report({ phase: 'ready', loaded: 1, total: 1 });
-    const model = new EnfModel(pool, started.maxAtoms, info);
+    const model = new EnfModel(pool, started.maxAtoms, info, started.elements);
     model.timings = { workerInstantiateMs: started.instantiateMs, workerLoadMs: started.loadMs };
     return model;
   } catch (e) {

@@ -1,5 +1,6 @@
 // enf: the package's command-line front end (sample, trajectory, score, verify, bench), running the
 // WebAssembly build in worker_threads. Output formats match the native `enf` and `enf_bench`.
+import type { BenchValue } from './worker-bench.node.js';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { EnfError, InvalidInputError } from './errors.js';
 import { formatE, formatF, formatG, jsonNumber, padRight } from './format.js';
@@ -8,7 +9,7 @@ import { evaluate, writeReport } from './eval-node.js';
 import { formatProportion, insideInterval } from './eval-report.js';
 import type { EvalProgress } from './eval.js';
 import { loadModel, toSDF, toXYZ, type EnfModel } from './node.js';
-import type { Molecule, VerifyCheck } from './types.js';
+import type { Molecule, SolverMethod, VerifyCheck } from './types.js';
 
 const USAGE = `enf: E(n) equivariant normalizing flow on QM9 (WebAssembly build, Node)
 
@@ -25,6 +26,8 @@ common options:
   --weights PATH   QM9 weights (.safetensors; default: the model bundled with the package)
   --workers N      size of the worker pool (default: the machine's cores)
   --out PATH       write the result to PATH instead of standard output
+  --method NAME    ODE solver of sample, trajectory and score: dopri5 (default), bosh3 (adaptive:
+                   --rtol/--atol), rk4, midpoint, euler (fixed steps: --steps N, default 50)
 M = 0 or absent draws the atom count from p(M). Positions are in Angstrom, log-likelihoods in nats.
 `;
 
@@ -107,13 +110,19 @@ function moleculeJson(m: Molecule): string {
   );
 }
 
+/** The solver options every solve takes: --method, --rtol/--atol (adaptive), --steps (fixed-step). */
+function solver(a: Args): { method: SolverMethod; rtol: number; atol: number; steps?: number } {
+  const o = { method: a.get('method', 'dopri5') as SolverMethod, rtol: a.number('rtol', 1e-4), atol: a.number('atol', 1e-4) };
+  return a.has('steps') ? { ...o, steps: a.integer('steps', 50, 1, 100000) } : o;
+}
+
 async function cmdSample(a: Args, model: EnfModel, out: Output): Promise<number> {
   const atoms = a.integer('atoms', 0, 0, model.maxAtoms);
   const seed = a.integer('seed', 0, 0, 2 ** 53);
   const count = a.integer('count', 1, 1, 100000);
   const format = a.get('format', 'xyz');
   if (!['xyz', 'sdf', 'json'].includes(format)) throw new InvalidInputError('--format must be xyz, sdf or json');
-  const molecules = await model.sample({ count, atoms, seed, rtol: a.number('rtol', 1e-4), atol: a.number('atol', 1e-4) });
+  const molecules = await model.sample({ count, atoms, seed, ...solver(a) });
   if (format === 'json') out.write('[');
   for (const [k, m] of molecules.entries()) {
     const title = `enf sample seed=${m.seed} stable=${m.stable ? 'yes' : 'no'} nfe=${m.nfe}`;
@@ -129,7 +138,7 @@ async function cmdTrajectory(a: Args, model: EnfModel, out: Output): Promise<num
   const atoms = a.integer('atoms', 0, 0, model.maxAtoms);
   const seed = a.integer('seed', 0, 0, 2 ** 53);
   const frames = a.integer('frames', 50, 2, 10000);
-  for await (const f of model.sampleTrajectory({ atoms, seed, frames, rtol: a.number('rtol', 1e-4), atol: a.number('atol', 1e-4) }))
+  for await (const f of model.sampleTrajectory({ atoms, seed, frames, ...solver(a) }))
     out.write(toXYZ(f, `frame ${f.index} t=${jsonNumber(f.t)}`));
   return 0;
 }
@@ -143,8 +152,7 @@ async function cmdScore(a: Args, model: EnfModel, out: Output): Promise<number> 
     probes: a.integer('probes', 1, 1, 1024),
     samples: a.integer('samples', 1, 1, 1000),
     seed: a.integer('seed', 0, 0, 2 ** 53),
-    rtol: a.number('rtol', 1e-4),
-    atol: a.number('atol', 1e-4),
+    ...solver(a),
   });
   out.write(
     `{"log_likelihood":${jsonNumber(r.logLikelihood)},"per_atom":${jsonNumber(r.perAtom)},"stderr":${jsonNumber(r.stderr)},` +
@@ -179,16 +187,6 @@ async function cmdVerify(a: Args, model: EnfModel, out: Output): Promise<number>
   return ok ? 0 : 1;
 }
 
-interface BenchValue {
-  atoms: number;
-  nfe_ms: number;
-  sample_ms: number;
-  sample_nfe: number;
-  score_hutch_ms: number;
-  score_hutch_nfe: number;
-  exact: { ms: number; nfe: number; ll: number } | null;
-}
-
 async function cmdBench(a: Args, weights: string): Promise<number> {
   const data = a.get('data', '../shared/data/qm9_test.npz');
   const molecule = firstTestMolecule(data, 19);
@@ -196,7 +194,7 @@ async function cmdBench(a: Args, weights: string): Promise<number> {
   const out = output(a.get('out', ''));
   if (!a.has('pool-only')) {
     // Single-thread figures, measured inside one worker exactly as bench_native.cpp measures them.
-    const model = await loadModel(weights, { workers: 1 });
+    const model = await loadModel(weights, { workers: 1, workerUrl: new URL('./worker-bench.node.js', import.meta.url) });
     try {
       const b = (await model._run({
         op: 'bench',

@@ -2,13 +2,13 @@
 // build (the optional peer dependency @rdkit/rdkit) on demand, and writes the JSON and HTML files.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { EnfModel } from './api.js';
+import { chemHelpers, type EnfModel } from './api.js';
 import { InvalidInputError } from './errors.js';
 import type { RDKitLike } from './eval-chem.js';
 import { evaluate as evaluateWith, referenceStats, type EvalReport, type EvaluateOptions, type TestMolecule } from './eval.js';
 import { reportHtml } from './eval-report.js';
-import { stability } from './node.js';
 import { readNpz } from './npz.js';
+import { nodePlatform } from './platform-node.js';
 
 /** All molecules of a QM9 split in .npz form (`num_atoms`, `charges`, `positions`, padded). */
 export function loadTestMolecules(path: string): TestMolecule[] {
@@ -60,7 +60,7 @@ export async function evaluate(model: EnfModel, options: NodeEvaluateOptions = {
   if (o.data) {
     const tests = loadTestMolecules(o.data);
     o.testMolecules = tests;
-    o.reference ??= referenceStats(tests, `QM9 test split (${o.data})`, stability);
+    o.reference ??= referenceStats(tests, `QM9 test split (${o.data})`, chemHelpers(nodePlatform).stability);
   }
   if (o.rdkit === undefined) o.rdkit = loadRDKit;
   o.runtime ??= 'wasm-node';

@@ -1,4 +1,4 @@
-// What both entry points export besides loadModel and the helpers.
+// What both entry points export besides the functions of entry.ts and the report's evaluate.
 export {
   AbortError,
   DisposedError,
@@ -13,3 +13,9 @@ export { Trainer, ParticleFlow, effectiveSampleSize } from './train.js';
 export type { LoadOptions, ModelSource } from './api.js';
 export type { WeightsInfo } from './weights.js';
 export type * from './types.js';
+export { BUILT_IN_SYSTEMS } from './systems.generated.js';
+export { referenceStats, HISTOGRAMS, PAPER } from './eval.js';
+export type { EvalReport, EvaluateOptions, EvalProgress, ReferenceStats, TestMolecule, HistogramComparison } from './eval.js';
+export { reportBody, reportHtml, histogramSvg, formatProportion } from './eval-report.js';
+export { molBlock, smilesOf, type RDKitLike } from './eval-chem.js';
+export { wilson, jensenShannon, meanStderr, histogram, pairDistances, seededSubset, type Proportion } from './stats.js';

@@ -1,9 +1,9 @@
-// Argument checks shared by the QM9 model's API (api.ts) and training mode (train.ts): each
-// returns the value or throws an InvalidInputError that names the option and its range.
+// The JS side of the argument checks (api.ts, train.ts): what the JS wrapper itself uses (a
+// count of jobs, seed offsets, a system's grid) is checked here, naming the option and its range;
+// everything else goes to the core unchanged (coreOptions) and is checked there once
+// (src/api/options.cpp).
 import { InvalidInputError } from './errors.js';
 
-/** Default solver tolerance (rtol and atol) of sample and score. */
-export const DEFAULT_TOL = 1e-4;
 /** Seeds are integers up to 2^53, the largest a JS number holds exactly. */
 export const MAX_SEED = 2 ** 53;
 
@@ -24,38 +24,30 @@ export function real(name: string, v: unknown, lo: number, hi: number, def: numb
   return v;
 }
 
-export function tolerance(name: string, v: unknown): number {
-  if (v === undefined || v === null) return DEFAULT_TOL;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1)
-    throw new InvalidInputError(`${name} must be a number in (0, 1), got ${String(v)}`);
-  return v;
-}
 
 /**
- * A dim x dim matrix given flat (row-major) or as `dim` rows, as dim*dim numbers; [] when absent.
- * The core checks that it is orthogonal.
+ * The options of a call as they go to the core, which reads and checks them (src/api/options.cpp,
+ * unknown keys included): a plain copy without the keys the JS wrapper handles itself (`own`:
+ * signal, onProgress, count, ...) and without undefined members. A function cannot cross into a
+ * worker, so one is refused here by name.
  */
-export function orthogonalOption(r: unknown, dim: number): number[] {
-  if (r === undefined || r === null) return [];
-  const n = dim * dim;
-  const shape = `a ${dim}x${dim} matrix: ${n} numbers row-major, or ${dim} rows of ${dim}`;
-  if (typeof r !== 'object' || typeof (r as ArrayLike<unknown>).length !== 'number')
-    throw new InvalidInputError(`rotation must be ${shape}`);
-  const rows = r as ArrayLike<unknown>;
-  const nested = rows.length === dim && typeof rows[0] === 'object' && rows[0] !== null;
-  const flat = nested
-    ? Array.from(rows as ArrayLike<ArrayLike<unknown>>, (row) => Array.from(row ?? [])).flat()
-    : Array.from(rows);
-  if (flat.length !== n) throw new InvalidInputError(`rotation must be ${shape}`);
-  if (!flat.every((v) => typeof v === 'number' && Number.isFinite(v)))
-    throw new InvalidInputError('rotation must hold finite numbers');
-  return flat as number[];
+export function coreOptions(call: string, options: unknown, own: readonly string[]): Record<string, unknown> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidInputError(`${call}: the options must be an object`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) {
+    if (own.includes(k) || v === undefined) continue;
+    if (typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint')
+      throw new InvalidInputError(`${call}: ${k} must not be a ${typeof v}`);
+    out[k] = v;
+  }
+  return out;
 }
 
-/** A permutation as integers (the core checks that each index comes once); [] when absent. */
-export function permutationOption(p: unknown, max: number): number[] {
-  if (p === undefined || p === null) return [];
-  if (typeof p !== 'object' || typeof (p as ArrayLike<unknown>).length !== 'number')
-    throw new InvalidInputError('permutation must be an array of atom indices');
-  return Array.from(p as ArrayLike<unknown>, (v, i) => integer(`permutation[${i}]`, v, 0, max));
+/** `count` calls seeded seed, seed + 1, ...: both checked, and the last seed still exact. */
+export function countAndSeed(o: { count?: unknown; seed?: unknown }): { count: number; seed: number } {
+  const count = integer('count', o.count, 1, 1_000_000, 1);
+  const seed = integer('seed', o.seed, 0, MAX_SEED);
+  if (seed + count - 1 > MAX_SEED) throw new InvalidInputError('seed + count - 1 must not exceed 2^53');
+  return { count, seed };
 }

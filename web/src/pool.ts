@@ -9,7 +9,8 @@ import {
   errorFromRecord,
   type ErrorRecord,
 } from './errors.js';
-import type { FrameMessage, JobPayload, Reply, Request } from './protocol.js';
+import type { FrameMessage, JobPayload, JobResult, Reply, Request } from './protocol.js';
+import type { Op } from './worker-core.js';
 
 /** What the pool needs from a worker (a Web Worker or a worker_threads Worker). */
 export interface WorkerPort {
@@ -30,7 +31,7 @@ export interface JobOptions {
 
 interface Job {
   id: number;
-  payload: JobPayload;
+  payload: { op: string } & Record<string, unknown>;
   options: JobOptions;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -46,6 +47,14 @@ interface Slot {
   initId: number;
   cancel: Int32Array | null;
   cancelBuffer: SharedArrayBuffer | null;
+}
+
+/** What a started worker reports: its model's size limit and elements, and how long it took. */
+export interface WorkerInfo {
+  maxAtoms: number;
+  elements: string[];
+  instantiateMs: number;
+  loadMs: number;
 }
 
 export interface PoolInit {
@@ -96,10 +105,10 @@ export class WorkerPool {
   async start(
     init: PoolInit,
     onWorkerReady?: (ready: number, total: number) => void,
-  ): Promise<{ maxAtoms: number; instantiateMs: number; loadMs: number }> {
+  ): Promise<WorkerInfo> {
     this.init = init;
     const first = this.spawn();
-    const info = (await this.waitReady(first)) as { maxAtoms: number; instantiateMs: number; loadMs: number };
+    const info = (await this.waitReady(first)) as WorkerInfo;
     let ready = 1;
     onWorkerReady?.(ready, this.size);
     for (let k = 1; k < this.size; ++k) {
@@ -112,7 +121,10 @@ export class WorkerPool {
     return info;
   }
 
-  run(payload: JobPayload, options: JobOptions = {}): Promise<unknown> {
+  run<K extends Op>(payload: JobPayload<K>, options?: JobOptions): Promise<JobResult<K>>;
+  /** An operation of a test or benchmark worker (createWorkerHandler's extra handlers). */
+  run(payload: { op: string } & Record<string, unknown>, options?: JobOptions): Promise<unknown>;
+  run(payload: { op: string } & Record<string, unknown>, options: JobOptions = {}): Promise<unknown> {
     if (this.disposed) return Promise.reject(new DisposedError());
     if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
     return new Promise((resolve, reject) => {
@@ -288,7 +300,7 @@ export class WorkerPool {
       slot.job = job;
       job.slot = slot;
       slot.port.setBusy(true);
-      slot.port.post({ ...job.payload, id: job.id } as Request, job.options.transfer);
+      slot.port.post({ ...job.payload, id: job.id, progress: !!job.options.onProgress } as Request, job.options.transfer);
     }
   }
 

@@ -1,6 +1,7 @@
-// Messages between the pool (main thread) and its workers (internal to the package).
+// Messages between the pool (main thread) and its workers (internal to the package). The job
+// requests and their results are derived from the workers' handler table (worker-core.ts).
 import type { ErrorRecord } from './errors.js';
-import type { TrainCall } from './train-worker.js';
+import type { Handlers, Op } from './worker-core.js';
 
 export interface InitRequest {
   op: 'init';
@@ -20,101 +21,15 @@ export interface WarmRequest {
   module: WebAssembly.Module;
 }
 
-export interface SampleRequest {
-  op: 'sample';
-  id: number;
-  atoms: number;
-  seed: number;
-  rtol: number;
-  atol: number;
-  /** 9 numbers (row-major orthogonal matrix) or empty. */
-  rotation: number[];
-  /** The latent atom each output atom comes from, or empty. */
-  permutation: number[];
-}
+/** A job for operation K, as the caller gives it (the pool adds the id and the progress flag). */
+export type JobPayload<K extends Op = Op> = K extends Op ? { op: K } & Parameters<Handlers[K]>[0] : never;
+/** What operation K's job resolves with. */
+export type JobResult<K extends Op> = ReturnType<Handlers[K]>['value'];
 
-export interface TrajectoryRequest {
-  op: 'trajectory';
-  id: number;
-  atoms: number;
-  seed: number;
-  rtol: number;
-  atol: number;
-  frames: number;
-  rotation: number[];
-  permutation: number[];
-}
+/** A job as it reaches the worker. Extra operations of a test worker travel the same way. */
+export type JobRequest = { op: string; id: number; progress: boolean } & Record<string, unknown>;
 
-export interface ScoreRequest {
-  op: 'score';
-  id: number;
-  elements: Array<string | number>;
-  positions: Float64Array;
-  /** XYZ text to parse instead of types/positions (when non-empty). */
-  xyz: string;
-  trace: 'exact' | 'hutchinson';
-  probes: number;
-  samples: number;
-  seed: number;
-  rtol: number;
-  atol: number;
-  progress: boolean;
-}
-
-export interface VerifyRequest {
-  op: 'verify';
-  id: number;
-  json: string;
-  rtol: number;
-  atol: number;
-}
-
-export interface BenchRequest {
-  op: 'bench';
-  id: number;
-  elements: Array<string | number>;
-  positions: Float64Array;
-  quick: boolean;
-  exact: boolean;
-}
-
-export interface HeapRequest {
-  op: 'heap';
-  id: number;
-}
-
-/** For tests: makes the worker die the way a real crash would. */
-export interface CrashRequest {
-  /** crash: an uncaught error; oom: the worker's JS heap runs out (Node: its resourceLimits). */
-  op: 'crash' | 'oom';
-  id: number;
-}
-
-/** Training mode (train.ts): one call on the worker's trainers and particle flows. */
-export interface TrainRequest {
-  op: 'train';
-  id: number;
-  call: TrainCall;
-  /** Post progress replies. */
-  progress: boolean;
-}
-
-export type Request =
-  | InitRequest
-  | WarmRequest
-  | SampleRequest
-  | TrajectoryRequest
-  | ScoreRequest
-  | VerifyRequest
-  | BenchRequest
-  | HeapRequest
-  | TrainRequest
-  | CrashRequest;
-
-export type JobRequest = Exclude<Request, InitRequest | WarmRequest>;
-export type JobOp = JobRequest['op'];
-/** A job's request without its id, which the pool assigns. */
-export type JobPayload = JobRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+export type Request = InitRequest | WarmRequest | JobRequest;
 
 export interface FrameMessage {
   index: number;

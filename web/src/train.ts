@@ -1,12 +1,17 @@
-// Training mode: maximum-likelihood training of the particle E-NF on DW4, LJ13 or a user's pair
-// energy (the paper's section 5.1), in a dedicated worker, and the trained flow's sample / score.
-// The core is src/train/ (energies, MCMC, the differentiable flow, AdamW); the bindings are
-// wasm/bindings_train.cpp; the worker side is train-worker.ts.
+// Training mode: maximum-likelihood training of the particle E-NF on a built-in system or a user's
+// pair energy (the paper's section 5.1), in a dedicated worker, and the trained flow's sample /
+// score. The core is src/train/ (energies, MCMC, the differentiable flow, AdamW); the bindings are
+// wasm/bindings_train.cpp; the worker side is the train* and flow* operations of worker-core.ts.
+// Options the core reads (solver, trainer settings, MCMC overrides) pass through unchanged and are
+// checked there (src/api/options.cpp).
 import type { Platform } from './api.js';
 import { AbortError, DisposedError, InvalidInputError, WorkerCrashedError } from './errors.js';
-import { integer, MAX_SEED, orthogonalOption, permutationOption, real, tolerance } from './options.js';
-import { WorkerPool } from './pool.js';
-import type { CreateReply, FlowInfo, McmcWire, SystemWire, TrainCall, TrainConfigWire } from './train-worker.js';
+import { coreOptions, countAndSeed, integer, MAX_SEED, real } from './options.js';
+import { WorkerPool, type JobOptions } from './pool.js';
+import type { JobPayload, JobResult } from './protocol.js';
+import { BUILT_IN_SYSTEMS } from './systems.generated.js';
+import type { CreateReply, FlowInfo, Op } from './worker-core.js';
+import type { SystemWire } from './wasm-module.js';
 import type {
   FitOptions,
   FitProgress,
@@ -24,26 +29,27 @@ import type {
   ValidateOptions,
 } from './types.js';
 
-const BUILT_IN: Record<string, { particles: number; dim: number; nTrain: number }> = {
-  dw4: { particles: 4, dim: 2, nTrain: 1000 },
-  lj13: { particles: 13, dim: 3, nTrain: 100 },
-  // LJ13 as in the published data files (each pair's term counted twice): the system of the
-  // paper's Table 1. See weights/lj13-paper.md.
-  'lj13-paper': { particles: 13, dim: 3, nTrain: 100 },
-};
-const BUILT_IN_NAMES = Object.keys(BUILT_IN)
-  .map((k) => `'${k}'`)
-  .join(', ');
+/** The core's built-in systems (src/train/systems.cpp), by name. */
+const BUILT_IN = new Map<string, (typeof BUILT_IN_SYSTEMS)[number]>(BUILT_IN_SYSTEMS.map((s) => [s.name, s]));
+const BUILT_IN_NAMES = BUILT_IN_SYSTEMS.map((s) => `'${s.name}'`).join(', ');
+
+/** A system as the trainer uses it: the core's wire form plus its size. */
+interface SystemSpec {
+  wire: SystemWire;
+  name: string;
+  particles: number;
+  dim: number;
+}
 
 /** The system as the worker takes it; a pair energy is tabulated here, on the calling thread. */
-export function systemWire(system: TrainerOptions['system']): SystemWire {
+export function systemWire(system: TrainerOptions['system']): SystemSpec {
   if (typeof system === 'string') {
-    const b = Object.hasOwn(BUILT_IN, system) ? BUILT_IN[system] : undefined;
+    const b = BUILT_IN.get(system);
     if (!b)
       throw new InvalidInputError(
         `unknown system '${system}': use ${BUILT_IN_NAMES} or { particles, dim, pairEnergy: (r) => number }`,
       );
-    return { name: system, particles: b.particles, dim: b.dim, comSpring: 0, table: null, rMin: 0, rMax: 0 };
+    return { wire: { name: system }, name: system, particles: b.particles, dim: b.dim };
   }
   if (!system || typeof system !== 'object')
     throw new InvalidInputError(`system must be ${BUILT_IN_NAMES} or { particles, dim, pairEnergy: (r) => number }`);
@@ -60,7 +66,7 @@ export function systemWire(system: TrainerOptions['system']): SystemWire {
   if (!(rMin >= 0 && rMax > rMin)) throw new InvalidInputError(`system.range needs 0 <= rMin < rMax, got [${rMin}, ${rMax}]`);
   const points = integer('system.points', s.points, 16, 1_000_000, 4001);
   const name = s.name ?? 'custom';
-  if (typeof name !== 'string' || Object.hasOwn(BUILT_IN, name))
+  if (typeof name !== 'string' || BUILT_IN.has(name))
     throw new InvalidInputError(`system.name must be a string other than the built-in ${BUILT_IN_NAMES}`);
   const table = new Float64Array(points);
   for (let k = 0; k < points; ++k) {
@@ -75,7 +81,7 @@ export function systemWire(system: TrainerOptions['system']): SystemWire {
       );
     table[k] = e;
   }
-  return { name, particles, dim, comSpring, table, rMin, rMax };
+  return { wire: { name, particles, dim, comSpring, table, rMin, rMax }, name, particles, dim };
 }
 
 function isList(v: unknown): v is ArrayLike<unknown> {
@@ -121,7 +127,7 @@ function number(v: unknown, what: string, i: number, k: number): number {
   return v;
 }
 
-function describeSystem(s: SystemWire): string {
+function describeSystem(s: SystemSpec): string {
   return `system '${s.name}' (${s.particles} particles x ${s.dim} dimensions)`;
 }
 
@@ -163,10 +169,10 @@ class TrainWorker {
     this.pool = pool;
   }
 
-  static async start(platform: Platform): Promise<TrainWorker> {
+  static async start(platform: Platform, workerUrl?: URL | string): Promise<TrainWorker> {
     const module = await platform.compileWasm();
     const shared = platform.sharedMemory();
-    const pool = new WorkerPool(platform.workerFactory, 1, shared);
+    const pool = new WorkerPool(platform.workerFactory(workerUrl), 1, shared);
     try {
       await pool.start({ module, weights: new Uint8Array(0), checksumVerified: true });
     } catch (e) {
@@ -181,33 +187,35 @@ class TrainWorker {
   }
 
   /**
-   * Runs a call. A signal cancels it inside the core where shared memory lets the worker see the
-   * request; elsewhere (a page that is not cross-origin isolated) the promise rejects at once and
-   * the call finishes in the background, since stopping the worker would lose the trainer.
+   * Runs an operation. A signal cancels it inside the core where shared memory lets the worker
+   * see the request; elsewhere (a page that is not cross-origin isolated) the promise rejects at
+   * once and the call finishes in the background, since stopping the worker would lose the trainer.
    */
-  async run<T>(call: TrainCall, what: string, options: { signal?: AbortSignal; onProgress?: (f: number) => void } = {}): Promise<T> {
+  async run<K extends Op>(
+    payload: JobPayload<K>,
+    what: string,
+    options: { signal?: AbortSignal; onProgress?: (f: number) => void; transfer?: Transferable[] } = {},
+  ): Promise<JobResult<K>> {
+    return (await this.runAny(payload, what, options)) as JobResult<K>;
+  }
+
+  /** @internal any operation, a test worker's included */
+  async runAny(payload: { op: string } & Record<string, unknown>, what: string, options: JobOptions = {}): Promise<unknown> {
     if (this.crashed) throw new WorkerCrashedError(this.crashed);
     if (!this.pool) throw new DisposedError(`this ${what} was disposed; create a new one`);
-    const { signal, onProgress } = options;
+    const { signal, onProgress, transfer } = options;
     if (signal?.aborted) throw new AbortError();
-    const job = this.pool.run(
-      { op: 'train', call, progress: !!onProgress },
-      {
-        signal: this.shared ? signal : undefined,
-        onProgress,
-        transfer: transfers(call),
-      },
-    );
+    const job = this.pool.run(payload, { signal: this.shared ? signal : undefined, onProgress, transfer });
     try {
       if (signal && !this.shared) {
         job.catch(() => {});
-        return (await new Promise<unknown>((resolve, reject) => {
+        return await new Promise<unknown>((resolve, reject) => {
           const stop = () => reject(new AbortError());
           signal.addEventListener('abort', stop, { once: true });
           job.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
-        })) as T;
+        });
       }
-      return (await job) as T;
+      return await job;
     } catch (e) {
       if (e instanceof WorkerCrashedError && !this.crashed) {
         // The pool replaces a crashed worker, but this trainer's state died with the old one.
@@ -228,22 +236,11 @@ class TrainWorker {
   }
 }
 
-function transfers(c: TrainCall): Transferable[] {
-  // Arrays built by this module for the call are handed over, not copied.
-  switch (c.fn) {
-    case 'create':
-      return [c.train?.buffer, c.val?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    case 'score':
-    case 'energy':
-      return [c.positions.buffer as ArrayBuffer];
-    default:
-      return [];
-  }
-}
-
 /** A trained particle E-NF: sample and score with the same shapes as the QM9 model. */
 export class ParticleFlow {
   readonly system: ParticleSystemInfo;
+  /** The velocity field's kind ('egnn': the E-NF). */
+  readonly field: string;
   private disposed = false;
 
   /** @internal use trainer.model() or loadParticleFlow() */
@@ -254,38 +251,27 @@ export class ParticleFlow {
     private readonly ownsWorker: boolean,
   ) {
     this.system = { name: info.system, particles: info.particles, dim: info.dim };
+    this.field = info.field;
   }
 
   private get size(): number {
     return this.system.particles * this.system.dim;
   }
 
-  private run<T>(call: TrainCall, options: { signal?: AbortSignal; onProgress?: (f: number) => void } = {}): Promise<T> {
+  private live(): TrainWorker {
     if (this.disposed || !this.worker.alive)
-      return Promise.reject(new DisposedError('this particle flow was disposed (or its trainer was); get a new one'));
-    return this.worker.run<T>(call, 'particle flow', options);
+      throw new DisposedError('this particle flow was disposed (or its trainer was); get a new one');
+    return this.worker;
   }
 
-  /** `count` configurations (sample k from seed + k), t: 1 -> 0 with dopri5. */
+  /** `count` configurations (sample k from seed + k), t: 1 -> 0 (dopri5 unless `method` says otherwise). */
   async sample(options: ParticleSampleOptions): Promise<ParticleSample[]> {
+    const worker = this.live();
     const o = options ?? ({} as ParticleSampleOptions);
-    const count = integer('count', o.count, 1, 1_000_000, 1);
-    const seed = integer('seed', o.seed, 0, MAX_SEED);
-    if (seed + count - 1 > MAX_SEED) throw new InvalidInputError('seed + count - 1 must not exceed 2^53');
-    const { particles, dim } = this.system;
-    const rotation = Float64Array.from(orthogonalOption(o.rotation, dim));
-    const permutation = Float64Array.from(permutationOption(o.permutation, particles - 1));
-    const flat = await this.run<Float64Array>(
-      {
-        fn: 'sample',
-        handle: this.handle,
-        count,
-        seed,
-        rtol: tolerance('rtol', o.rtol),
-        atol: tolerance('atol', o.atol),
-        rotation,
-        permutation,
-      },
+    const { count, seed } = countAndSeed(o);
+    const flat = await worker.run(
+      { op: 'flowSample', handle: this.handle, options: coreOptions('sample', o, ['signal', 'onProgress']) },
+      'particle flow',
       { signal: o.signal, onProgress: o.onProgress },
     );
     const size = this.size;
@@ -315,19 +301,14 @@ export class ParticleFlow {
   }
 
   private async scoreRows(positions: Float64Array, o: ParticleScoreOptions): Promise<ParticleScore[]> {
-    const trace = o.trace ?? 'hutchinson';
-    if (trace !== 'exact' && trace !== 'hutchinson') throw new InvalidInputError("trace must be 'exact' or 'hutchinson'");
-    const seed = integer('seed', o.seed, 0, MAX_SEED, 0);
-    const r = await this.run<{
-      logLikelihood: Float64Array;
-      logPz: Float64Array;
-      deltaLogp: Float64Array;
-      nfe: Float64Array;
-      ms: number;
-    }>(
-      { fn: 'score', handle: this.handle, positions, trace, seed, rtol: tolerance('rtol', o.rtol), atol: tolerance('atol', o.atol) },
-      { signal: o.signal, onProgress: o.onProgress },
+    const worker = this.live();
+    const options = coreOptions('score', o, ['signal', 'onProgress']);
+    const r = await worker.run(
+      { op: 'flowScore', handle: this.handle, positions, options },
+      'particle flow',
+      { signal: o?.signal, onProgress: o?.onProgress, transfer: [positions.buffer] },
     );
+    const trace = options.trace === 'exact' ? 'exact' : 'hutchinson';
     const n = r.logLikelihood.length;
     return Array.from({ length: n }, (_, i) => ({
       logLikelihood: r.logLikelihood[i],
@@ -340,17 +321,18 @@ export class ParticleFlow {
   }
 
   /** The weights as a .safetensors file (metadata: system, configuration, SHA-256, `metadata`). */
-  exportWeights(metadata: Record<string, string> = {}): Promise<Uint8Array> {
+  async exportWeights(metadata: Record<string, string> = {}): Promise<Uint8Array> {
+    const worker = this.live();
     if (!metadata || typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string'))
-      return Promise.reject(new InvalidInputError('metadata must be an object of strings'));
-    return this.run<Uint8Array>({ fn: 'export', handle: this.handle, metadata: { ...metadata } });
+      throw new InvalidInputError('metadata must be an object of strings');
+    return worker.run({ op: 'flowExport', handle: this.handle, metadata: { ...metadata } }, 'particle flow');
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     if (this.ownsWorker) this.worker.dispose();
-    else if (this.worker.alive) this.worker.run({ fn: 'release', handle: this.handle }, 'particle flow').catch(() => {});
+    else if (this.worker.alive) this.worker.run({ op: 'release', handle: this.handle }, 'particle flow').catch(() => {});
   }
 }
 
@@ -374,19 +356,18 @@ export class Trainer {
   steps = 0;
   epochs = 0;
   private lr: number;
-  private readonly options: { seed: number; rk4Steps: number };
+  private readonly config: CreateReply['config'];
 
   /** @internal use createTrainer() */
   constructor(
     private readonly worker: TrainWorker,
     private readonly handle: number,
-    private readonly wire: SystemWire,
+    private readonly spec: SystemSpec,
     reply: CreateReply,
-    config: TrainConfigWire,
   ) {
-    this.system = { name: wire.name, particles: wire.particles, dim: wire.dim };
+    this.system = { name: spec.name, particles: spec.particles, dim: spec.dim };
     this.parameters = reply.parameters;
-    const size = wire.particles * wire.dim;
+    const size = spec.particles * spec.dim;
     this.data = {
       train: Float32Array.from(reply.train),
       val: Float32Array.from(reply.val),
@@ -397,22 +378,15 @@ export class Trainer {
       acceptance: reply.acceptance,
       ms: reply.ms,
     };
-    this.batch = config.batch;
-    this.stepsPerEpoch = Math.ceil(this.data.nTrain / config.batch);
-    this.lr = config.lr;
-    this.options = { seed: config.seed, rk4Steps: config.rk4Steps };
-  }
-
-  private run<T>(call: TrainCall, options: { signal?: AbortSignal; onProgress?: (f: number) => void } = {}): Promise<T> {
-    return this.worker.run<T>(call, 'trainer', options);
+    this.config = reply.config;
+    this.batch = reply.config.batch;
+    this.stepsPerEpoch = Math.ceil(this.data.nTrain / reply.config.batch);
+    this.lr = reply.config.lr;
   }
 
   /** One AdamW step on the next minibatch; loss is the batch's Hutchinson NLL estimate (nats). */
   async step(): Promise<TrainStep> {
-    const r = await this.run<{ loss: number; gradNorm: number; steps: number; epochs: number; ms: number }>({
-      fn: 'step',
-      handle: this.handle,
-    });
+    const r = await this.worker.run({ op: 'trainStep', handle: this.handle }, 'trainer');
     this.steps = r.steps;
     this.epochs = Math.floor(r.steps / this.stepsPerEpoch);
     return { step: r.steps, epoch: this.epochs, loss: r.loss, gradNorm: r.gradNorm, ms: r.ms };
@@ -459,24 +433,23 @@ export class Trainer {
    * probes, the probes fixed by `seed` so that successive calls compare like with like.
    */
   async validate(options: ValidateOptions = {}): Promise<number> {
-    const limit = integer('samples', options.samples, 1, 1e8, Math.max(1, this.data.nVal));
+    const o = coreOptions('validate', options, ['signal']);
     if (this.data.nVal === 0)
       throw new InvalidInputError('this trainer has no validation set: create it with nVal > 0 or data.val');
-    const seed = integer('seed', options.seed, 0, MAX_SEED, 0);
-    const r = await this.run<{ nll: number }>({ fn: 'validate', handle: this.handle, seed, limit }, { signal: options.signal });
+    const r = await this.worker.run({ op: 'trainValidate', handle: this.handle, options: o }, 'trainer', { signal: options?.signal });
     return r.nll;
   }
 
   /** Changes AdamW's learning rate from the next step on. */
   async setLearningRate(lr: number): Promise<void> {
-    const v = real('lr', lr, 0, 1, NaN, true);
-    await this.run({ fn: 'lr', handle: this.handle, lr: v });
-    this.lr = v;
+    if (typeof lr !== 'number') throw new InvalidInputError('lr must be a number in (0, 1]');
+    await this.worker.run({ op: 'trainLearningRate', handle: this.handle, lr }, 'trainer');
+    this.lr = lr;
   }
 
   /** The current weights as a flow (a snapshot; it lives in this trainer's worker). */
   async model(): Promise<ParticleFlow> {
-    const info = await this.run<FlowInfo>({ fn: 'snapshot', handle: this.handle });
+    const info = await this.worker.run({ op: 'trainSnapshot', handle: this.handle }, 'trainer');
     return new ParticleFlow(this.worker, info.handle, info, false);
   }
 
@@ -488,8 +461,9 @@ export class Trainer {
         trained_steps: String(this.steps),
         batch: String(this.batch),
         lr: String(this.lr),
-        seed: String(this.options.seed),
-        rk4_steps: String(this.options.rk4Steps),
+        seed: String(this.config.seed),
+        rk4_steps: String(this.config.rk4Steps),
+        train_solver: this.config.method,
         n_train: String(this.data.nTrain),
         ...metadata,
       });
@@ -501,8 +475,8 @@ export class Trainer {
   /** E(x) of configurations under this trainer's system (+Infinity on a hard wall). */
   energy(xs: ParticleInput[] | ArrayLike<number>): Promise<Float64Array> {
     try {
-      const positions = rowsOf(xs, this.wire.particles * this.wire.dim, 'the configurations', describeSystem(this.wire));
-      return this.run<Float64Array>({ fn: 'energy', system: this.wire, positions });
+      const positions = rowsOf(xs, this.spec.particles * this.spec.dim, 'the configurations', describeSystem(this.spec));
+      return this.worker.run({ op: 'systemEnergy', system: this.spec.wire, positions }, 'trainer', { transfer: [positions.buffer] });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -512,24 +486,23 @@ export class Trainer {
   dispose(): void {
     this.worker.dispose();
   }
+
+  /** @internal for tests: an operation of a test worker (createTrainer's workerUrl). */
+  _run(payload: { op: string } & Record<string, unknown>): Promise<unknown> {
+    return this.worker.runAny(payload, 'trainer');
+  }
 }
 
 /** createTrainer() for a platform (index.ts, node.ts). */
 export async function createTrainerWith(platform: Platform, options: TrainerOptions): Promise<Trainer> {
   const o = options ?? ({} as TrainerOptions);
-  if (!o || typeof o !== 'object') throw new InvalidInputError("createTrainer takes an options object: { system: 'dw4' | 'lj13' | 'lj13-paper' | {...} }");
-  const wire = systemWire(o.system);
-  const size = wire.particles * wire.dim;
-  const def = BUILT_IN[wire.name]?.nTrain ?? 1000;
+  if (!o || typeof o !== 'object')
+    throw new InvalidInputError(`createTrainer takes an options object: { system: ${BUILT_IN_NAMES} or {...} }`);
+  const spec = systemWire(o.system);
+  const size = spec.particles * spec.dim;
   const seed = integer('seed', o.seed, 0, MAX_SEED - 2, 0);
-  const config: TrainConfigWire = {
-    batch: integer('batch', o.batch, 1, 100000, 100),
-    lr: real('lr', o.lr, 0, 1, 5e-4, true),
-    weightDecay: real('weightDecay', o.weightDecay, 0, 1, 1e-12),
-    maxGradNorm: real('maxGradNorm', o.maxGradNorm, 0, 1e12, 10),
-    rk4Steps: integer('rk4Steps', o.rk4Steps, 1, 1000, 4),
-    seed,
-  };
+  // The trainer's settings (batch, lr, rk4Steps, method, field, ...) are the core's to read.
+  const config = coreOptions('createTrainer', o, ['system', 'nTrain', 'nVal', 'data', 'weights', 'mcmc', 'onProgress', 'signal', 'workerUrl']);
   let train: Float64Array | null = null;
   let val: Float64Array | null = null;
   let nTrain = 0;
@@ -537,24 +510,14 @@ export async function createTrainerWith(platform: Platform, options: TrainerOpti
   if (o.data !== undefined) {
     if (!o.data || typeof o.data !== 'object' || !('train' in o.data))
       throw new InvalidInputError('data must be { train, val? }: configurations as flat arrays or rows');
-    const what = describeSystem(wire);
+    const what = describeSystem(spec);
     train = rowsOf(o.data.train, size, 'the training set', what);
     val = o.data.val === undefined ? null : rowsOf(o.data.val, size, 'the validation set', what);
   } else {
-    nTrain = integer('nTrain', o.nTrain, 1, 10_000_000, def);
+    nTrain = integer('nTrain', o.nTrain, 1, 10_000_000, BUILT_IN.get(spec.name)?.nTrain ?? 1000);
     nVal = integer('nVal', o.nVal, 0, 10_000_000, 200);
   }
-  let mcmc: McmcWire | null = null;
-  if (o.mcmc) {
-    const m = o.mcmc;
-    mcmc = {
-      step: m.step === undefined ? undefined : real('mcmc.step', m.step, 0, 1e6, 0, true),
-      thin: m.thin === undefined ? undefined : integer('mcmc.thin', m.thin, 1, 1e6),
-      burnIn: m.burnIn === undefined ? undefined : integer('mcmc.burnIn', m.burnIn, 0, 1e7),
-      initScale: m.initScale === undefined ? undefined : real('mcmc.initScale', m.initScale, 0, 1e6, 1, true),
-      temperatures: m.temperatures === undefined ? undefined : Float64Array.from(m.temperatures, Number),
-    };
-  }
+  const mcmc = o.mcmc === undefined ? null : coreOptions('mcmc', o.mcmc, []);
   let weights: Uint8Array | null = null;
   if (o.weights !== undefined) {
     if (!(o.weights instanceof Uint8Array) && !(o.weights instanceof ArrayBuffer))
@@ -562,13 +525,14 @@ export async function createTrainerWith(platform: Platform, options: TrainerOpti
     weights = new Uint8Array(o.weights instanceof ArrayBuffer ? o.weights.slice(0) : o.weights.slice());
   }
   if (o.signal?.aborted) throw new AbortError();
-  const worker = await TrainWorker.start(platform);
+  const worker = await TrainWorker.start(platform, o.workerUrl);
   try {
-    const reply = await worker.run<CreateReply>(
-      { fn: 'create', system: wire, train, val, nTrain, nVal, seed, mcmc, config, weights },
+    const reply = await worker.run(
+      { op: 'trainCreate', system: spec.wire, train, val, nTrain, nVal, seed, mcmc, config, weights },
       'trainer',
       {
         signal: o.signal,
+        transfer: [train?.buffer, val?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
         onProgress: o.onProgress
           ? (fraction) => {
               try {
@@ -580,7 +544,7 @@ export async function createTrainerWith(platform: Platform, options: TrainerOpti
           : undefined,
       },
     );
-    return new Trainer(worker, reply.handle, wire, reply, config);
+    return new Trainer(worker, reply.handle, spec, reply);
   } catch (e) {
     worker.dispose();
     throw e;
@@ -594,7 +558,7 @@ export async function loadParticleFlowWith(platform: Platform, bytes: Uint8Array
   const copy = new Uint8Array(bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.slice());
   const worker = await TrainWorker.start(platform);
   try {
-    const info = await worker.run<FlowInfo>({ fn: 'load', bytes: copy }, 'particle flow');
+    const info = await worker.run({ op: 'flowLoad', bytes: copy }, 'particle flow', { transfer: [copy.buffer] });
     return new ParticleFlow(worker, info.handle, info, true);
   } catch (e) {
     worker.dispose();

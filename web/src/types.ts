@@ -109,11 +109,18 @@ export interface LoadProgress {
   total: number;
 }
 
+/** The ODE solvers (src/ode/tableau.cpp): adaptive ones take rtol/atol, fixed-step ones `steps`. */
+export type SolverMethod = 'dopri5' | 'bosh3' | 'rk4' | 'midpoint' | 'euler';
+
 export interface SolverOptions {
-  /** dopri5 relative tolerance (default 1e-4, as the authors sampled). */
+  /** The solver (default 'dopri5', as the authors sampled and scored). */
+  method?: SolverMethod;
+  /** Relative tolerance of an adaptive method (default 1e-4). */
   rtol?: number;
-  /** dopri5 absolute tolerance (default 1e-4). */
+  /** Absolute tolerance of an adaptive method (default 1e-4). */
   atol?: number;
+  /** Equal steps over t in [0, 1] for a fixed-step method (default 50). */
+  steps?: number;
   /** Cancels the call; the promise rejects with AbortError. */
   signal?: AbortSignal;
 }
@@ -201,11 +208,10 @@ export type ParticleInput = ArrayLike<number> | ReadonlyArray<ArrayLike<number>>
 
 export interface TrainerOptions {
   /**
-   * 'lj13' is MODEL_SPEC's formula at temperature 1 (a fluid cluster); 'lj13-paper' counts each
-   * pair's Lennard-Jones term twice, as the published data files do, and is the system whose
-   * likelihoods the E-NF paper's Table 1 reports.
+   * A built-in system (BUILT_IN_SYSTEMS: 'dw4', 'lj13' as the published data define it, the system
+   * of the paper's Table 1, and 'lj13-fluid', each pair counted once) or your pair energy.
    */
-  system: 'dw4' | 'lj13' | 'lj13-paper' | PairEnergySystem;
+  system: BuiltInSystemName | PairEnergySystem;
   /** MCMC training samples (default 1000 for DW4, 100 for LJ13 and others 1000), chain seeded `seed`. */
   nTrain?: number;
   /** MCMC validation samples (default 200; 0: none), chain seeded `seed + 1`. */
@@ -221,8 +227,15 @@ export interface TrainerOptions {
   weightDecay?: number;
   /** Global gradient-norm clipping (default 10; 0 disables). */
   maxGradNorm?: number;
-  /** RK4 steps the loss is differentiated through (default 4). */
+  /** Solver steps the loss is differentiated through (default 4). */
   rk4Steps?: number;
+  /** The fixed-step solver of training (default 'rk4', the 3/8 rule, as the paper). */
+  method?: 'rk4' | 'midpoint' | 'euler';
+  /** The velocity field's kind (default 'egnn', the E-NF) and its settings (n_layers, hidden, ...). */
+  field?: string;
+  fieldSettings?: Record<string, number | boolean>;
+  /** The worker script to run (see LoadOptions.workerUrl). */
+  workerUrl?: URL | string;
   /** Continue from exported weights (trainer.exportWeights()). */
   weights?: Uint8Array | ArrayBuffer;
   /** Overrides of the core's chain for the system (step, thinning, burn-in, temperature ladder). */
@@ -231,6 +244,9 @@ export interface TrainerOptions {
   onProgress?: (p: { phase: 'data'; fraction: number }) => void;
   signal?: AbortSignal;
 }
+
+/** The names of the core's built-in particle systems. */
+export type BuiltInSystemName = (typeof import('./systems.generated.js').BUILT_IN_SYSTEMS)[number]['name'];
 
 export interface ParticleSystemInfo {
   name: string;

@@ -36,34 +36,91 @@ export interface CheckRecord {
   pass: boolean;
 }
 
+/**
+ * A call's options as one object, read and checked by the core (src/api/options.cpp): unknown keys
+ * are refused there with a "did you mean". The package's option types (types.ts) document them.
+ */
+export type CallOptions = Record<string, unknown>;
+
 export interface WasmModel {
   maxAtoms(): number;
   atomCountProbabilities(): Float64Array;
+  /** The element symbols the model knows, in its categorical order. */
+  elements(): string[];
+  /** options: atoms, seed, rtol, atol, method, steps, rotation, permutation, frames (0: no trajectory). */
   sample(
-    atoms: number,
-    seed: number,
-    rtol: number,
-    atol: number,
-    rotation: number[],
-    permutation: number[],
-    frames: number,
+    options: CallOptions,
     onFrame: ((index: number, t: number, elements: string[], positions: Float64Array) => boolean) | null,
     onStep: ((t: number, nfe: number) => boolean) | null,
   ): Fallible<SampleRecord>;
+  /** options: trace, probes, samples, seed, rtol, atol, method, steps. */
   logLikelihood(
     elements: Elements,
     positions: Float64Array,
-    trace: string,
-    probes: number,
-    samples: number,
-    seed: number,
-    rtol: number,
-    atol: number,
+    options: CallOptions,
     onProgress: ((fraction: number) => boolean) | null,
   ): Fallible<LikelihoodRecord>;
   velocity(t: number, state: Float64Array): Fallible<{ value: Float64Array }>;
   drawLatent(atoms: number, seed: number): Fallible<{ value: Float64Array }>;
-  verify(json: string, rtol: number, atol: number): Fallible<{ checks: CheckRecord[] }>;
+  /** options: rtol, atol. */
+  verify(json: string, options: CallOptions): Fallible<{ checks: CheckRecord[] }>;
+  delete(): void;
+}
+
+// ---- training mode (wasm/bindings_train.cpp)
+
+/** A system as it crosses into the core: a built-in name, or a tabulated pair energy. */
+export interface SystemWire {
+  name: string;
+  particles?: number;
+  dim?: number;
+  comSpring?: number;
+  /** E(r) on a uniform grid over [rMin, rMax] (absent for the built-in systems). */
+  table?: Float64Array;
+  rMin?: number;
+  rMax?: number;
+}
+
+export interface BuiltInSystemRecord {
+  name: string;
+  label: string;
+  description: string;
+  particles: number;
+  dim: number;
+  nTrain: number;
+}
+
+/** A trainer's settings as the core uses them. */
+export interface TrainConfigRecord {
+  batch: number;
+  lr: number;
+  seed: number;
+  rk4Steps: number;
+  method: string;
+  field: string;
+  keepTapes: boolean;
+}
+
+export interface WasmTrainer {
+  step(): Fallible<{ loss: number; gradNorm: number; steps: number; epochs: number }>;
+  /** options: seed, samples. */
+  validate(options: CallOptions): Fallible<{ nll: number; samples: number }>;
+  setLearningRate(lr: number): Fallible<object>;
+  model(): Fallible<{ model: WasmParticleModel }>;
+  delete(): void;
+}
+
+export interface WasmParticleModel {
+  info(): { system: string; particles: number; dim: number; field: string };
+  /** options: count, seed, rtol, atol, method, steps, rotation, permutation. */
+  sample(options: CallOptions, onProgress: ((f: number) => boolean) | null): Fallible<{ positions: Float64Array }>;
+  /** options: trace, seed, rtol, atol, method, steps. */
+  logLikelihood(
+    positions: Float64Array,
+    options: CallOptions,
+    onProgress: ((f: number) => boolean) | null,
+  ): Fallible<{ logLikelihood: Float64Array; logPz: Float64Array; deltaLogp: Float64Array; nfe: Float64Array }>;
+  toSafetensors(metadata: Record<string, string>): Fallible<{ bytes: Uint8Array }>;
   delete(): void;
 }
 
@@ -79,6 +136,24 @@ export interface EnfWasmModule {
     positions: Float64Array,
   ): Fallible<{ atomStable: Uint8Array; stableAtoms: number; stable: boolean }>;
   heapInUse(): number;
+  builtinSystems(): Fallible<{ systems: BuiltInSystemRecord[] }>;
+  /** options: count, seed and MCMC overrides (step, thin, burnIn, initScale, temperatures). */
+  generateData(
+    system: SystemWire,
+    options: CallOptions,
+    onProgress: ((f: number) => boolean) | null,
+  ): Fallible<{ samples: Float64Array; energies: Float64Array; acceptance: number; swapAcceptance: number }>;
+  systemEnergies(system: SystemWire, positions: Float64Array): Fallible<{ energies: Float64Array }>;
+  /** config: batch, lr, weightDecay, maxGradNorm, rk4Steps, method, seed, field, fieldSettings, keepTapes. */
+  checkTrainConfig(system: SystemWire, config: CallOptions): Fallible<TrainConfigRecord>;
+  createTrainer(
+    system: SystemWire,
+    train: Float64Array,
+    val: Float64Array | null,
+    config: CallOptions,
+    init: Uint8Array | null,
+  ): Fallible<{ trainer: WasmTrainer; parameters: number }>;
+  loadParticleModel(bytes: Uint8Array): Fallible<{ model: WasmParticleModel }>;
 }
 
 export type EnfModuleFactory = (options: {

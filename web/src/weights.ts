@@ -15,7 +15,15 @@ export interface WeightsInfo {
 
 const FIX = 'download or convert the weights again (python3 weights/convert_checkpoint.py)';
 
-export function readWeightsHeader(bytes: Uint8Array): WeightsInfo {
+/** The parsed safetensors header and where the data section starts and (by the header) ends. */
+export interface SafetensorsHeader {
+  header: Record<string, unknown>;
+  dataStart: number;
+  dataEnd: number;
+}
+
+/** Parses a safetensors header (the one place in the package that does); WeightsError saying what is wrong. */
+export function parseSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (bytes.length < 16)
     throw new WeightsError(`the weights file is ${bytes.length} bytes, too short to be a safetensors file; ${FIX}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -32,11 +40,21 @@ export function readWeightsHeader(bytes: Uint8Array): WeightsInfo {
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header))
     throw new WeightsError(`the weights file's header is not a JSON object: the file is corrupt; ${FIX}`);
+  let dataEnd = 0;
+  for (const [name, t] of Object.entries(header as Record<string, { data_offsets?: unknown[] }>))
+    if (name !== '__metadata__' && Array.isArray(t?.data_offsets)) dataEnd = Math.max(dataEnd, Number(t.data_offsets[1]));
+  return { header: header as Record<string, unknown>, dataStart: 8 + n, dataEnd };
+}
+
+export function readWeightsHeader(bytes: Uint8Array): WeightsInfo {
+  const { header } = parseSafetensorsHeader(bytes);
   const metadata: Record<string, string> = {};
-  const meta = (header as Record<string, unknown>).__metadata__;
+  const meta = header.__metadata__;
   if (meta && typeof meta === 'object')
     for (const [k, v] of Object.entries(meta as Record<string, unknown>)) metadata[k] = String(v);
+  if (metadata.model === 'particle_enf')
+    throw new WeightsError('these weights are a particle flow (load it with loadParticleFlow), not a molecule E-NF');
   if (metadata.model !== undefined && metadata.model !== 'qm9')
-    throw new WeightsError(`these weights are for model '${metadata.model}', not the QM9 E-NF; load a QM9 weights file`);
+    throw new WeightsError(`these weights are for model '${metadata.model}', not a molecule E-NF; load a QM9 weights file`);
   return { bytes: bytes.length, sha256: metadata.sha256 ?? null, metadata };
 }

@@ -1,17 +1,24 @@
-// What runs inside each worker: one module instance, one loaded model, one job at a time.
-// Shared by worker.browser.ts (Web Worker) and worker.node.ts (worker_threads).
+// What runs inside each worker: one module instance, at most one loaded QM9 model, the trainers
+// and particle flows it holds, one job at a time. Every operation is one entry of a handler table;
+// the request and reply types of the protocol (protocol.ts) are derived from it, so an operation is
+// added in one place. Shared by worker.browser.ts (Web Worker) and worker.node.ts (worker_threads);
+// a worker made for tests or benchmarks passes extra handlers (createWorkerHandler's `extra`).
 import { AbortError, InvalidInputError, recordFromError, type ErrorRecord } from './errors.js';
 import { hillFormula } from './chem-tables.js';
-import type { FrameMessage, Reply, Request } from './protocol.js';
-import { TrainBindingError, createTrainRunner } from './train-worker.js';
+import type { FrameMessage, InitRequest, JobRequest, Reply, Request, WarmRequest } from './protocol.js';
 import type { Bond, ElementSymbol, Molecule, ScoreResult, VerifyCheck } from './types.js';
 import {
   instantiate,
+  type CallOptions,
   type EnfModuleFactory,
   type EnfWasmModule,
   type Fallible,
   type SampleRecord,
+  type SystemWire,
+  type TrainConfigRecord,
   type WasmModel,
+  type WasmParticleModel,
+  type WasmTrainer,
 } from './wasm-module.js';
 
 export type Post = (reply: Reply, transfer?: Transferable[]) => void;
@@ -22,7 +29,7 @@ class BindingError extends Error {
   }
 }
 
-function check<T>(r: Fallible<T>): T {
+export function check<T>(r: Fallible<T>): T {
   if (r.error) throw new BindingError(r.error);
   return r as T;
 }
@@ -47,213 +54,341 @@ export function describeMolecule(mod: EnfWasmModule, r: SampleRecord, seed: numb
   };
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+/** What a handler gets besides its request. */
+export interface JobContext {
+  mod: EnfWasmModule;
+  /** The loaded QM9 model (throws when this worker has none: a training worker). */
+  model(): WasmModel;
+  /** Whether to continue: false once the job was cancelled. Never throws. */
+  go(): boolean;
+  /** Posts progress (at most ~100 replies per job) and returns go(). Never throws. */
+  progress(fraction: number): boolean;
+  /** Posts a trajectory frame. */
+  frame(frame: FrameMessage): void;
 }
 
-/** Returns the message handler of a worker. `die` ends the worker after a fatal error. */
-export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: () => void) {
-  let mod: EnfWasmModule | null = null;
-  let model: WasmModel | null = null;
-  let warming: Promise<EnfWasmModule> | null = null;
-  let cancel: Int32Array | null = null;
-  let train: ReturnType<typeof createTrainRunner> | null = null;
+export interface Handled<T> {
+  value: T;
+  transfer?: Transferable[];
+}
 
-  const keepGoing = (id: number) => () => cancel === null || Atomics.load(cancel, 0) !== id;
-  // A callback the core calls must not throw: a JS exception would unwind the C++ frames without
-  // running their destructors. Any failure stops the solve instead (reported as aborted).
-  function guard<A extends unknown[]>(f: (...args: A) => boolean): (...args: A) => boolean {
-    return (...args) => {
-      try {
-        return f(...args);
-      } catch {
-        return false;
-      }
-    };
-  }
+export interface CreateReply {
+  handle: number;
+  /** The trainer's settings as the core uses them. */
+  config: TrainConfigRecord;
+  parameters: number;
+  train: Float64Array;
+  val: Float64Array;
+  trainEnergies: Float64Array;
+  valEnergies: Float64Array;
+  acceptance: number | null;
+  ms: number;
+}
 
-  function run(req: Exclude<Request, { op: 'init' } | { op: 'warm' }>): { value: unknown; transfer?: Transferable[] } | null {
-    if (req.op === 'train') {
-      if (!mod) throw new InvalidInputError('the worker has no module loaded');
-      train ??= createTrainRunner(mod);
-      const go = keepGoing(req.id);
-      let last = -1;
-      return train(
-        req.call,
-        guard((fraction: number) => {
-          if (req.progress && fraction - last >= 0.01) {
-            last = fraction;
-            post({ id: req.id, kind: 'progress', fraction });
-          }
-          return go();
-        }),
+export interface FlowInfo {
+  handle: number;
+  system: string;
+  particles: number;
+  dim: number;
+  field: string;
+}
+
+export interface ScoreRowsReply {
+  logLikelihood: Float64Array;
+  logPz: Float64Array;
+  deltaLogp: Float64Array;
+  nfe: Float64Array;
+  ms: number;
+}
+
+/**
+ * The operations of one worker. `state` keeps the trainers and particle flows by handle for the
+ * worker's lifetime.
+ */
+export function createHandlers() {
+  const trainers = new Map<number, WasmTrainer>();
+  const flows = new Map<number, WasmParticleModel>();
+  let next = 1;
+  const trainer = (h: number): WasmTrainer => {
+    const t = trainers.get(h);
+    if (!t) throw new BindingError({ kind: 'Disposed', message: 'this trainer is not in this worker (disposed, or its worker was replaced)' });
+    return t;
+  };
+  const flow = (h: number): WasmParticleModel => {
+    const f = flows.get(h);
+    if (!f)
+      throw new BindingError({ kind: 'Disposed', message: 'this particle flow is not in this worker (disposed, or its worker was replaced)' });
+    return f;
+  };
+  const addFlow = (m: WasmParticleModel): FlowInfo => {
+    const handle = next++;
+    flows.set(handle, m);
+    return { handle, ...m.info() };
+  };
+  const timed = <T extends object>(f: () => T): T & { ms: number } => {
+    const t0 = performance.now();
+    const r = f();
+    return { ...r, ms: performance.now() - t0 };
+  };
+
+  return {
+    // ---- the QM9 model
+
+    /** One molecule; `options` as api::sample_call reads them (seed already offset per job). */
+    sample(req: { options: CallOptions; seed: number }, c: JobContext): Handled<Molecule> {
+      const r = check(c.model().sample({ ...req.options, seed: req.seed, frames: 0 }, null, () => c.go()));
+      const mol = describeMolecule(c.mod, r, req.seed);
+      return { value: mol, transfer: [mol.positions.buffer] };
+    },
+
+    /** One molecule's trajectory: each frame posted as the solver passes it. */
+    trajectory(req: { options: CallOptions; seed: number }, c: JobContext): Handled<Molecule> {
+      const r = check(
+        c.model().sample(
+          { ...req.options, seed: req.seed },
+          guard((index, t, elements, positions) => {
+            c.frame({ index, t, elements, positions: Float32Array.from(positions) });
+            return c.go();
+          }),
+          () => c.go(),
+        ),
       );
-    }
-    if (!mod || !model) throw new InvalidInputError('the worker has no model loaded');
-    const m = model;
-    switch (req.op) {
-      case 'sample': {
-        const r = check(m.sample(req.atoms, req.seed, req.rtol, req.atol, req.rotation, req.permutation, 0, null, keepGoing(req.id)));
-        const mol = describeMolecule(mod, r, req.seed);
-        return { value: mol, transfer: [mol.positions.buffer] };
-      }
-      case 'trajectory': {
-        const go = keepGoing(req.id);
-        const r = check(
-          m.sample(
-            req.atoms,
-            req.seed,
-            req.rtol,
-            req.atol,
-            req.rotation,
-            req.permutation,
-            req.frames,
-            guard((index, t, elements, positions) => {
-              const frame: FrameMessage = { index, t, elements, positions: Float32Array.from(positions) };
-              post({ id: req.id, kind: 'frame', frame }, [frame.positions.buffer]);
-              return go();
-            }),
-            go,
-          ),
-        );
-        const mol = describeMolecule(mod, r, req.seed);
-        return { value: mol, transfer: [mol.positions.buffer] };
-      }
-      case 'score': {
-        const go = keepGoing(req.id);
-        let last = -1;
-        const input = req.xyz ? check(mod.parseXyz(req.xyz, m.maxAtoms())) : req;
-        const t0 = performance.now();
-        const r = check(
-          m.logLikelihood(
-            input.elements,
-            input.positions,
-            req.trace,
-            req.probes,
-            req.samples,
-            req.seed,
-            req.rtol,
-            req.atol,
-            guard((fraction) => {
-              // At most ~100 progress messages per call.
-              if (req.progress && fraction - last >= 0.01) {
-                last = fraction;
-                post({ id: req.id, kind: 'progress', fraction });
-              }
-              return go();
-            }),
-          ),
-        );
-        const ms = performance.now() - t0;
-        const result: ScoreResult = {
+      const mol = describeMolecule(c.mod, r, req.seed);
+      return { value: mol, transfer: [mol.positions.buffer] };
+    },
+
+    /** log p of a molecule (arrays, or XYZ text parsed here); `options` as api::likelihood_call reads them. */
+    score(
+      req: { elements: Array<string | number>; positions: Float64Array; xyz: string; options: CallOptions },
+      c: JobContext,
+    ): Handled<ScoreResult> {
+      const m = c.model();
+      const input = req.xyz ? check(c.mod.parseXyz(req.xyz, m.maxAtoms())) : req;
+      const t0 = performance.now();
+      const r = check(m.logLikelihood(input.elements, input.positions, req.options, guard((f) => c.progress(f))));
+      const trace = req.options.trace === 'exact' ? 'exact' : 'hutchinson';
+      return {
+        value: {
           logLikelihood: r.logLikelihood,
           perAtom: r.perAtom,
           stderr: Number.isFinite(r.stderr) ? r.stderr : null,
           terms: { logPz: r.logPz, deltaLogp: r.deltaLogp, logQ: r.logQ, logPM: r.logPM },
           perSample: Array.from(r.perSample),
           nfe: r.nfe,
-          ms,
+          ms: performance.now() - t0,
           atoms: r.atoms,
-          trace: req.trace,
-        };
-        return { value: result };
-      }
-      case 'verify': {
-        const r = check(m.verify(req.json, req.rtol, req.atol));
-        const checks: VerifyCheck[] = r.checks.map((c) => ({ ...c }));
-        return { value: checks };
-      }
-      case 'bench': {
-        // The same measurements, in the same order, as bench/bench_native.cpp.
-        const atoms = req.elements.length;
-        const z = check(m.drawLatent(atoms, 1)).value;
-        const evalMs: number[] = [];
-        for (let k = 0; k < (req.quick ? 20 : 200); ++k) {
-          const t0 = performance.now();
-          check(m.velocity(0.5, z));
-          evalMs.push(performance.now() - t0);
+          trace,
+        },
+      };
+    },
+
+    verify(req: { json: string; options: CallOptions }, c: JobContext): Handled<VerifyCheck[]> {
+      return { value: check(c.model().verify(req.json, req.options)).checks.map((x) => ({ ...x })) };
+    },
+
+    // ---- training mode: data, trainers, particle flows
+
+    /** MCMC data (or the caller's), energies, and a trainer on them. */
+    trainCreate(
+      req: {
+        system: SystemWire;
+        /** Given data (flat rows) or null to generate nTrain / nVal samples by MCMC. */
+        train: Float64Array | null;
+        val: Float64Array | null;
+        nTrain: number;
+        nVal: number;
+        seed: number;
+        mcmc: CallOptions | null;
+        config: CallOptions;
+        weights: Uint8Array | null;
+      },
+      c: JobContext,
+    ): Handled<CreateReply> {
+      const { mod } = c;
+      const t0 = performance.now();
+      let train = req.train;
+      let val = req.val;
+      let trainEnergies: Float64Array;
+      let valEnergies: Float64Array;
+      let acceptance: number | null = null;
+      const config = check(mod.checkTrainConfig(req.system, req.config)); // before the data: a bad batch fails at once
+      if (!train) {
+        // The validation chain is seeded seed + 1, as the core's make_dataset does.
+        const share = req.nTrain / (req.nTrain + req.nVal);
+        const data = (count: number, seed: number, from: number, part: number) =>
+          check(mod.generateData(req.system, { ...req.mcmc, count, seed }, guard((f) => c.progress(from + f * part))));
+        const d = data(req.nTrain, req.seed, 0, share);
+        train = d.samples;
+        trainEnergies = d.energies;
+        acceptance = d.acceptance;
+        if (req.nVal > 0) {
+          const v = data(req.nVal, req.seed + 1, share, 1 - share);
+          val = v.samples;
+          valEnergies = v.energies;
+        } else {
+          val = new Float64Array(0);
+          valEnergies = new Float64Array(0);
         }
-        const sampleMs: number[] = [];
-        const sampleNfe: number[] = [];
-        for (let k = 0; k < (req.quick ? 2 : 7); ++k) {
-          const t0 = performance.now();
-          const s = check(m.sample(atoms, k, 1e-4, 1e-4, [], [], 0, null, null));
-          sampleMs.push(performance.now() - t0);
-          sampleNfe.push(s.nfe);
-        }
-        const hutchMs: number[] = [];
-        const hutchNfe: number[] = [];
-        for (let k = 0; k < (req.quick ? 1 : 3); ++k) {
-          const t0 = performance.now();
-          const r = check(m.logLikelihood(req.elements, req.positions, 'hutchinson', 1, 1, k, 1e-4, 1e-4, null));
-          hutchMs.push(performance.now() - t0);
-          hutchNfe.push(r.nfe);
-        }
-        let exact: { ms: number; nfe: number; ll: number } | null = null;
-        if (req.exact) {
-          const t0 = performance.now();
-          const r = check(m.logLikelihood(req.elements, req.positions, 'exact', 1, 1, 0, 1e-4, 1e-4, null));
-          exact = { ms: performance.now() - t0, nfe: r.nfe, ll: r.logLikelihood };
-        }
-        return {
-          value: {
-            atoms,
-            nfe_ms: median(evalMs),
-            sample_ms: median(sampleMs),
-            sample_nfe: median(sampleNfe),
-            score_hutch_ms: median(hutchMs),
-            score_hutch_nfe: median(hutchNfe),
-            exact,
-          },
-        };
+      } else {
+        trainEnergies = check(mod.systemEnergies(req.system, train)).energies;
+        val ??= new Float64Array(0);
+        valEnergies = val.length ? check(mod.systemEnergies(req.system, val)).energies : new Float64Array(0);
       }
-      case 'heap':
-        return { value: mod.heapInUse() };
-      case 'crash':
-        // Die as a real crash would, with the job still running: an uncaught error, no reply.
-        setTimeout(() => {
-          throw new Error('worker crash requested by a test');
-        });
-        return null;
-      case 'oom': {
-        // Run out of memory as a runaway allocation would (tests only).
-        const hoard: number[][] = [];
-        for (;;) hoard.push(new Array(1 << 20).fill(hoard.length));
-      }
+      const r = check(mod.createTrainer(req.system, train, val.length ? val : null, req.config, req.weights));
+      const handle = next++;
+      trainers.set(handle, r.trainer);
+      const value: CreateReply = {
+        handle,
+        config: { ...config },
+        parameters: r.parameters,
+        train,
+        val,
+        trainEnergies,
+        valEnergies,
+        acceptance,
+        ms: performance.now() - t0,
+      };
+      return { value, transfer: [train.buffer, val.buffer, trainEnergies.buffer, valEnergies.buffer] };
+    },
+
+    trainStep(req: { handle: number }): Handled<{ loss: number; gradNorm: number; steps: number; epochs: number; ms: number }> {
+      return { value: timed(() => check(trainer(req.handle).step())) };
+    },
+
+    trainValidate(req: { handle: number; options: CallOptions }): Handled<{ nll: number; samples: number; ms: number }> {
+      return { value: timed(() => check(trainer(req.handle).validate(req.options))) };
+    },
+
+    trainLearningRate(req: { handle: number; lr: number }): Handled<null> {
+      check(trainer(req.handle).setLearningRate(req.lr));
+      return { value: null };
+    },
+
+    /** The trainer's current weights as a particle flow of this worker. */
+    trainSnapshot(req: { handle: number }): Handled<FlowInfo> {
+      return { value: addFlow(check(trainer(req.handle).model()).model) };
+    },
+
+    flowLoad(req: { bytes: Uint8Array }, c: JobContext): Handled<FlowInfo> {
+      return { value: addFlow(check(c.mod.loadParticleModel(req.bytes)).model) };
+    },
+
+    flowSample(req: { handle: number; options: CallOptions }, c: JobContext): Handled<Float64Array> {
+      const r = check(flow(req.handle).sample(req.options, guard((f) => c.progress(f))));
+      return { value: r.positions, transfer: [r.positions.buffer] };
+    },
+
+    flowScore(req: { handle: number; positions: Float64Array; options: CallOptions }, c: JobContext): Handled<ScoreRowsReply> {
+      return { value: timed(() => check(flow(req.handle).logLikelihood(req.positions, req.options, guard((f) => c.progress(f))))) };
+    },
+
+    flowExport(req: { handle: number; metadata: Record<string, string> }): Handled<Uint8Array> {
+      const r = check(flow(req.handle).toSafetensors(req.metadata));
+      return { value: r.bytes, transfer: [r.bytes.buffer] };
+    },
+
+    systemEnergy(req: { system: SystemWire; positions: Float64Array }, c: JobContext): Handled<Float64Array> {
+      const r = check(c.mod.systemEnergies(req.system, req.positions));
+      return { value: r.energies, transfer: [r.energies.buffer] };
+    },
+
+    release(req: { handle: number }): Handled<null> {
+      trainers.get(req.handle)?.delete();
+      trainers.delete(req.handle);
+      flows.get(req.handle)?.delete();
+      flows.delete(req.handle);
+      return { value: null };
+    },
+  };
+}
+
+export type Handlers = ReturnType<typeof createHandlers>;
+export type Op = keyof Handlers;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyHandler = (req: any, c: JobContext) => Handled<unknown>;
+/** Handlers a test or benchmark worker adds (crash injection, heap size, timing loops). */
+export type ExtraHandlers = Record<string, AnyHandler>;
+
+// A callback the core calls must not throw: a JS exception would unwind the C++ frames without
+// running their destructors. Any failure stops the solve instead (reported as aborted).
+function guard<A extends unknown[]>(f: (...args: A) => boolean): (...args: A) => boolean {
+  return (...args) => {
+    try {
+      return f(...args);
+    } catch {
+      return false;
     }
-  }
+  };
+}
+
+/** Returns the message handler of a worker. `die` ends the worker after a fatal error. */
+export function createWorkerHandler(factory: EnfModuleFactory, post: Post, die: () => void, extra: ExtraHandlers = {}) {
+  let mod: EnfWasmModule | null = null;
+  let model: WasmModel | null = null;
+  let warming: Promise<EnfWasmModule> | null = null;
+  let cancel: Int32Array | null = null;
+  const table: Record<string, AnyHandler> = { ...createHandlers(), ...extra };
 
   return async function onMessage(req: Request): Promise<void> {
     if (req.op === 'warm') {
-      warming = instantiate(factory, req.module);
+      warming = instantiate(factory, (req as WarmRequest).module);
       warming.catch(() => {}); // init reports the failure
       return;
     }
     try {
       if (req.op === 'init') {
-        cancel = req.cancel ? new Int32Array(req.cancel) : null;
+        const init = req as InitRequest;
+        cancel = init.cancel ? new Int32Array(init.cancel) : null;
         const t0 = performance.now();
-        mod = await (warming ?? instantiate(factory, req.module));
+        mod = await (warming ?? instantiate(factory, init.module));
         const t1 = performance.now();
         // No weights: a worker for training mode only (train.ts).
-        if (req.weights.length > 0) model = check(mod.loadModel(req.weights, !req.checksumVerified)).model;
+        if (init.weights.length > 0) model = check(mod.loadModel(init.weights, !init.checksumVerified)).model;
         const t2 = performance.now();
-        post({ id: req.id, kind: 'result', value: { maxAtoms: model?.maxAtoms() ?? 0, instantiateMs: t1 - t0, loadMs: t2 - t1 } });
+        post({
+          id: init.id,
+          kind: 'result',
+          value: { maxAtoms: model?.maxAtoms() ?? 0, elements: model?.elements() ?? [], instantiateMs: t1 - t0, loadMs: t2 - t1 },
+        });
         return;
       }
-      const r = run(req);
-      if (r) post({ id: req.id, kind: 'result', value: r.value }, r.transfer);
+      const job = req as JobRequest;
+      const handler = Object.hasOwn(table, job.op) ? table[job.op] : undefined;
+      if (!handler) throw new InvalidInputError(`unknown worker operation '${job.op}'`);
+      if (!mod) throw new InvalidInputError('the worker has no module loaded');
+      const id = job.id;
+      const go = () => cancel === null || Atomics.load(cancel, 0) !== id;
+      let last = -1;
+      const context: JobContext = {
+        mod,
+        model() {
+          if (!model) throw new InvalidInputError('the worker has no model loaded');
+          return model;
+        },
+        go,
+        progress(fraction) {
+          if (job.progress && fraction - last >= 0.01) {
+            last = fraction;
+            post({ id, kind: 'progress', fraction });
+          }
+          return go();
+        },
+        frame(frame) {
+          post({ id, kind: 'frame', frame }, [frame.positions.buffer]);
+        },
+      };
+      const r = handler(job, context);
+      post({ id, kind: 'result', value: r.value }, r.transfer);
     } catch (e) {
-      if (e instanceof BindingError || e instanceof TrainBindingError) {
-        post({ id: req.id, kind: 'error', error: e.record });
+      const id = (req as JobRequest | InitRequest).id;
+      if (e instanceof BindingError) {
+        post({ id, kind: 'error', error: e.record });
       } else if (e instanceof AbortError || e instanceof InvalidInputError) {
-        post({ id: req.id, kind: 'error', error: recordFromError(e) });
+        post({ id, kind: 'error', error: recordFromError(e) });
       } else {
         // A WebAssembly trap or abort (out of memory, unreachable): the instance cannot be trusted.
         const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-        post({ id: req.id, kind: 'error', error: { kind: 'WorkerCrashed', message }, fatal: true });
+        post({ id, kind: 'error', error: { kind: 'WorkerCrashed', message }, fatal: true });
         die();
       }
     }

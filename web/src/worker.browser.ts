@@ -1,12 +1,11 @@
 // Worker entry for browsers (a module Web Worker).
 import createEnfModule from './enf_wasm.js';
 import { createWorkerHandler } from './worker-core.js';
-import type { Request } from './protocol.js';
 
 interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
   close(): void;
-  onmessage: ((e: MessageEvent<Request>) => void) | null;
+  onmessage: ((e: MessageEvent<Parameters<ReturnType<typeof createWorkerHandler>>[0]>) => void) | null;
 }
 const scope = globalThis as unknown as WorkerScope;
 const handle = createWorkerHandler(

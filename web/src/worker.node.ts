@@ -2,7 +2,6 @@
 import { parentPort } from 'node:worker_threads';
 import createEnfModule from './enf_wasm.js';
 import { createWorkerHandler } from './worker-core.js';
-import type { Request } from './protocol.js';
 
 const port = parentPort!;
 const handle = createWorkerHandler(
@@ -10,4 +9,4 @@ const handle = createWorkerHandler(
   (reply, transfer) => port.postMessage(reply, transfer as never),
   () => process.exit(70),
 );
-port.on('message', (m: Request) => void handle(m));
+port.on('message', (m) => void handle(m));

@@ -2,6 +2,7 @@
 // export them, check equivariance, and score molecules. All heavy work runs in the package's
 // worker pool; this file only wires the page.
 import { bonds, formula, loadModel, stability, toSDF, toXYZ } from 'enf-wasm';
+import { download } from './download.js';
 import { MoleculeViewer } from './viewer.js';
 import { setupReport } from './report.js';
 import { setupTrain } from './train.js';
@@ -166,19 +167,11 @@ $('cancel-sample').addEventListener('click', () => sampleAbort && sampleAbort.ab
 $('dice').addEventListener('click', () => { $('seed').value = String(Math.floor(Math.random() * 1e6)); });
 
 // ---------- export ----------
-function download(name, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: 'chemical/x-xyz' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 $('export-xyz').addEventListener('click', async () => {
-  download(`enf-${current.seed}.xyz`, toXYZ(current.molecule, `enf-wasm sample, seed ${current.seed}`));
+  download(`enf-${current.seed}.xyz`, toXYZ(current.molecule, `enf-wasm sample, seed ${current.seed}`), 'chemical/x-xyz');
 });
 $('export-sdf').addEventListener('click', async () => {
-  download(`enf-${current.seed}.sdf`, toSDF(current.molecule, `enf-wasm sample, seed ${current.seed}`));
+  download(`enf-${current.seed}.sdf`, toSDF(current.molecule, `enf-wasm sample, seed ${current.seed}`), 'chemical/x-mdl-sdfile');
 });
 $('copy-xyz').addEventListener('click', async () => {
   try {

@@ -4,6 +4,7 @@
 // patched at build time to run without `new Function` (scripts/rdkit-csp.js), so the page keeps
 // its Content-Security-Policy.
 import { evaluate, parseXYZ, reportBody, reportHtml } from 'enf-wasm';
+import { download } from './download.js';
 
 let rdkitLoading = null;
 /** RDKit MinimalLib, once per page; its 7 MB .wasm is fetched only when a report first runs. */
@@ -30,14 +31,6 @@ async function fetchJson(name) {
   }
 }
 
-function download(name, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /** Wires the view; `getModel()` returns the loaded model (or null before it is loaded). */
 export function setupReport({ getModel, state }) {

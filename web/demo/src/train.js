@@ -3,14 +3,20 @@
 // the model against held-out data (pair distances, energies, and a 2-D scatter for DW4) with
 // Boltzmann reweighting, log w = -E(x) - log p(x), and its effective sample size. Everything heavy
 // runs in the trainer's worker; this thread only draws SVG.
-import { createTrainer, effectiveSampleSize, histogram, histogramSvg, jensenShannon, loadParticleFlow } from 'enf-wasm';
+import { download } from './download.js';
+import { BUILT_IN_SYSTEMS, createTrainer, effectiveSampleSize, histogram, histogramSvg, jensenShannon, loadParticleFlow } from 'enf-wasm';
 
-const DEFAULTS = {
-  dw4: { nTrain: 1000, nVal: 200, batch: 100, epochs: 3, count: 300, trace: 'exact' },
-  // LJ13's graph is 13x larger per sample: small batches, and a validation set that takes seconds, not minutes.
-  lj13: { nTrain: 100, nVal: 50, batch: 10, epochs: 1, count: 60, trace: 'hutchinson' },
-};
-DEFAULTS['lj13-paper'] = DEFAULTS.lj13;
+// The page's settings per system size: the paper's training-set size (the core's registry), and for
+// 13 particles (a graph 13x larger per sample) small batches and a validation set that takes
+// seconds, not minutes.
+const DEFAULTS = Object.fromEntries(
+  BUILT_IN_SYSTEMS.map((s) => [
+    s.name,
+    s.particles <= 4
+      ? { nTrain: s.nTrain, nVal: 200, batch: 100, epochs: 3, count: 300, trace: 'exact' }
+      : { nTrain: s.nTrain, nVal: 50, batch: 10, epochs: 1, count: 60, trace: 'hutchinson' },
+  ]),
+);
 const COLORS = { samples: '#e8702a', data: '#3b8fd9' };
 
 function pairDistances(flat, n, d) {
@@ -104,21 +110,13 @@ function scatterSvg(data, samples, lim) {
   );
 }
 
-function download(name, bytes) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 // The models we trained and ship in weights/ (each with a model card: data seed, settings, test
 // NLL); Vite copies them into the build as assets.
 const PRETRAINED = {
   dw4: new URL('../../../weights/dw4.safetensors', import.meta.url),
   lj13: new URL('../../../weights/lj13.safetensors', import.meta.url),
-  'lj13-paper': new URL('../../../weights/lj13-paper.safetensors', import.meta.url),
+  'lj13-fluid': new URL('../../../weights/lj13-fluid.safetensors', import.meta.url),
 };
 
 /** Wires the view; `state` is the page's test hook (window.__enfDemo). */
@@ -126,6 +124,16 @@ export function setupTrain({ state }) {
   const $ = (id) => document.getElementById(id);
   const status = $('train-status');
   const ts = (state.train = { dataRuns: 0, fits: 0, steps: 0, losses: [], validation: [], compare: null, clicks: 0 });
+  // The system list is the core's registry.
+  $('train-system').replaceChildren(
+    ...BUILT_IN_SYSTEMS.map((s) => {
+      const option = document.createElement('option');
+      option.value = s.name;
+      option.textContent = `${s.label} (${s.particles} particles, ${s.dim}-D)`;
+      option.title = s.description;
+      return option;
+    }),
+  );
   let trainer = null;
   let flow = null; // an imported flow, compared instead of the trainer's current weights
   let abort = null;

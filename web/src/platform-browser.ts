@@ -1,0 +1,80 @@
+// How the package runs in browsers (and bundlers): module Web Workers, fetch, streaming
+// compilation of the .wasm next to this file. index.ts builds on it.
+import type { Platform } from './api.js';
+import { EnfError } from './errors.js';
+import type { EnfModuleFactory } from './wasm-module.js';
+
+let compiled: Promise<WebAssembly.Module> | null = null;
+
+async function fetchOk(url: URL | string, signal?: AbortSignal): Promise<Response> {
+  const r = await fetch(url, { signal, credentials: 'same-origin' });
+  if (!r.ok) throw new EnfError(`could not download ${String(url)}: HTTP ${r.status} ${r.statusText}`);
+  return r;
+}
+
+export const browserPlatform: Platform = {
+  workerFactory: (script) => (onReply, onCrash) => {
+    // The literal `new Worker(new URL(...), ...)` is what bundlers (Vite, webpack) recognise and emit.
+    const w = script
+      ? new Worker(script, { type: 'module', name: 'enf-wasm' })
+      : new Worker(new URL('./worker.browser.js', import.meta.url), { type: 'module', name: 'enf-wasm' });
+    w.onmessage = (e) => onReply(e.data);
+    w.onerror = (e) => {
+      e.preventDefault();
+      onCrash(e.message || 'the worker failed (an error without a message: check that the worker script loads)');
+    };
+    w.onmessageerror = () => onCrash('a message from the worker could not be deserialised');
+    return {
+      post: (m, transfer) => w.postMessage(m, transfer ?? []),
+      terminate: () => w.terminate(),
+      setBusy: () => {},
+    };
+  },
+  compileWasm() {
+    compiled ??= (async () => {
+      const url = new URL('./enf_wasm.wasm', import.meta.url);
+      if (typeof WebAssembly.compileStreaming === 'function') {
+        try {
+          return await WebAssembly.compileStreaming(fetchOk(url));
+        } catch {
+          // wrong MIME type on the server, or no streaming: fall back to bytes
+        }
+      }
+      return WebAssembly.compile(await (await fetchOk(url)).arrayBuffer());
+    })();
+    compiled.catch(() => (compiled = null));
+    return compiled;
+  },
+  async loadFactory() {
+    return (await import('./enf_wasm.js')).default as EnfModuleFactory;
+  },
+  concurrency: () => (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 4,
+  sharedMemory: () =>
+    typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false,
+  async readSource(source, onBytes, signal) {
+    const r = await fetchOk(source, signal);
+    const total = Number(r.headers.get('content-length')) || 0;
+    if (!r.body) return new Uint8Array(await r.arrayBuffer());
+    const reader = r.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let loaded = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      onBytes(loaded, total); // total 0: the server sent no Content-Length
+    }
+    const out = new Uint8Array(loaded);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  },
+  bundled: {
+    qm9: () => new URL('./qm9.safetensors', import.meta.url),
+  },
+};
+
