@@ -3,7 +3,8 @@
 // the first step (which also warms the worker's code) is left out of the median. cpu_ms_per_step
 // is the process's CPU time per step, the figure to compare on a shared machine.
 //
-// usage: node bench/train_wasm.mjs [--steps N] [--dw4-batch B] [--lj13-batch B] [--system dw4|lj13|all]
+// usage: node bench/train_wasm.mjs [--steps N] [--dw4-batch B] [--lj13-batch B] [--system NAMES]
+// where NAMES is a comma-separated list of dw4, lj13, lj13-fluid or all (default dw4,lj13).
 // (build first: bash wasm/build.sh && node web/scripts/build.mjs). Both default to the paper's
 // batch of 100; the batch goes through the graph in slices, so it fits a wasm32 heap.
 import { loadavg } from 'node:os';
@@ -15,11 +16,18 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const steps = Number(opt('--steps', 5));
-const which = opt('--system', 'all');
+const which = opt('--system', 'dw4,lj13').split(',');
+const lj13Batch = Number(opt('--lj13-batch', 100));
 const settings = [
   { system: 'dw4', batch: Number(opt('--dw4-batch', 100)), nTrain: 1000 },
-  { system: 'lj13', batch: Number(opt('--lj13-batch', 100)), nTrain: 100 },
-].filter((s) => which === 'all' || s.system === which);
+  { system: 'lj13', batch: lj13Batch, nTrain: 100 },
+  { system: 'lj13-fluid', batch: lj13Batch, nTrain: 100 },
+].filter((s) => which.includes('all') || which.includes(s.system));
+for (const name of which) {
+  if (name !== 'all' && !settings.some((s) => s.system === name)) {
+    throw new Error(`--system: unknown system '${name}' (dw4, lj13, lj13-fluid or all)`);
+  }
+}
 
 const median = (v) => {
   const s = [...v].sort((a, b) => a - b);

@@ -111,14 +111,14 @@ std::pair<F32Backend::T, F32Backend::T> F32Backend::edge_geometry(const T& xt) {
       }
     return {r, dir};
   }
-  MatrixF& diff = R.a;
+  MatrixF &diff = R.a, &rr = *r, &dd = *dir;
   diff.resize(D, E_);
   if (record()) R.b.resize(1, E_);
   for (int e = 0; e < E_; ++e) {
     diff.col(e) = x.col(ei[e]) - x.col(ej[e]);
-    (*r)(e) = diff.col(e).squaredNorm();
-    const float norm = std::sqrt((*r)(e) + 1e-8f) + 1.0f;
-    dir->col(e) = diff.col(e) / norm;
+    rr(e) = diff.col(e).squaredNorm();
+    const float norm = std::sqrt(rr(e) + 1e-8f) + 1.0f;
+    dd.col(e) = diff.col(e) / norm;
     if (record()) R.b(e) = norm;
   }
   return {r, dir};
@@ -133,19 +133,27 @@ F32Backend::T F32Backend::edge_input(const T& A, const T& B, const Eigen::Ref<co
 F32Backend::T F32Backend::edge_input(const T& A, const T& B, const Eigen::Ref<const MatrixF>& w_r, const T& r,
                                      const Eigen::Ref<const MatrixF>& w_a, const T& attr) {
   record_at();
-  const int H = static_cast<int>(A->rows());
+  const MatrixF &a = *A, &b = *B, &rr = *r;
+  const int H = static_cast<int>(a.rows());
   const Eigen::Map<const nn::VectorF> wr(w_r.data(), H), wa(w_a.data(), H);
   T out = fresh(H, E_ * T_);
+  MatrixF& o = *out;
   const auto& ei = c_.edge_i;
   const auto& ej = c_.edge_j;
-  for (int t = 0; t < T_; ++t)
-    for (int e = 0; e < E_; ++e) {
-      const int te = t * E_ + e;
-      if (attr)
-        out->col(te) = A->col(t * N_ + ei[e]) + B->col(t * N_ + ej[e]) + wr * (*r)(te) + wa * (*attr)(te);
-      else
-        out->col(te) = A->col(t * N_ + ei[e]) + B->col(t * N_ + ej[e]) + wr * (*r)(te);
+  for (int t = 0; t < T_; ++t) {
+    if (attr) {
+      const MatrixF& at = *attr;
+      for (int e = 0; e < E_; ++e) {
+        const int te = t * E_ + e;
+        o.col(te) = a.col(t * N_ + ei[e]) + b.col(t * N_ + ej[e]) + wr * rr(te) + wa * at(te);
+      }
+    } else {
+      for (int e = 0; e < E_; ++e) {
+        const int te = t * E_ + e;
+        o.col(te) = a.col(t * N_ + ei[e]) + b.col(t * N_ + ej[e]) + wr * rr(te);
+      }
     }
+  }
   return out;
 }
 
@@ -164,13 +172,14 @@ F32Backend::T F32Backend::gate(const MatrixF& w, const MatrixF& bias, T mt) {
   MatrixF& m = *mt;
   OpRecord& R = record_at();  // a: m before the gate, b: the gate (1, E)
   if (tangent()) {
-    T dg = fresh(1, m.cols());
-    dg->noalias() = w * m;
+    T dgt = fresh(1, m.cols());
+    MatrixF& dg = *dgt;
+    dg.noalias() = w * m;
     for (int t = 0; t < T_; ++t)
       for (int e = 0; e < E_; ++e) {
         const int te = t * E_ + e;
         const float s = R.b(e);
-        m.col(te) = m.col(te) * s + R.a.col(e) * (s * (1.0f - s) * (*dg)(te));
+        m.col(te) = m.col(te) * s + R.a.col(e) * (s * (1.0f - s) * dg(te));
       }
     return mt;
   }
@@ -208,7 +217,7 @@ F32Backend::T F32Backend::tanh_scale(T ct, double scale_d) {
 }
 
 // The edges are grouped by their first atom (make_edges): atom i's are the N - 1 columns from
-// i (N - 1), so the sums over j below are contiguous block reductions rather than scatters.
+// i (N - 1), so the sums over j below run over contiguous blocks.
 F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
   MatrixF& x = *xt;
   const MatrixF &dir = *dirt, &s = *st;
@@ -216,14 +225,15 @@ F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
   OpRecord& R = record_at();  // a: dir (D, E), b: the head (1, E)
   if (tangent()) {
     for (int t = 0; t < T_; ++t)
-      for (int i = 0; i < N_; ++i) {
-        const int e0 = t * E_ + i * deg;
-        x.col(t * N_ + i) += dir.middleCols(e0, deg) * R.b.middleCols(i * deg, deg).transpose() +
-                             R.a.middleCols(i * deg, deg) * s.middleCols(e0, deg).transpose();
-      }
+      for (int i = 0; i < N_; ++i)
+        for (int e = i * deg; e < (i + 1) * deg; ++e) {
+          const int te = t * E_ + e;
+          x.col(t * N_ + i) += dir.col(te) * R.b(e) + R.a.col(e) * s(te);
+        }
     return xt;
   }
-  for (int i = 0; i < N_; ++i) x.col(i) += dir.middleCols(i * deg, deg) * s.middleCols(i * deg, deg).transpose();
+  for (int i = 0; i < N_; ++i)
+    for (int e = i * deg; e < (i + 1) * deg; ++e) x.col(i) += dir.col(e) * s(e);
   if (record()) {
     R.a = dir;
     R.b = s;
@@ -236,8 +246,9 @@ F32Backend::T F32Backend::aggregate(const T& mt) {
   const MatrixF& m = *mt;
   const int deg = N_ - 1;
   T out = fresh(m.rows(), N_ * T_);
+  MatrixF& o = *out;
   for (int t = 0; t < T_; ++t)
-    for (int i = 0; i < N_; ++i) out->col(t * N_ + i) = m.middleCols(t * E_ + i * deg, deg).rowwise().sum();
+    for (int i = 0; i < N_; ++i) o.col(t * N_ + i) = m.middleCols(t * E_ + i * deg, deg).rowwise().sum();
   return out;
 }
 
