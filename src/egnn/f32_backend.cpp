@@ -217,7 +217,7 @@ F32Backend::T F32Backend::tanh_scale(T ct, double scale_d) {
 }
 
 // The edges are grouped by their first atom (make_edges): atom i's are the N - 1 columns from
-// i (N - 1), so the sums over j below run over contiguous blocks.
+// i (N - 1), so the sums over j below are contiguous block reductions rather than scatters.
 F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
   MatrixF& x = *xt;
   const MatrixF &dir = *dirt, &s = *st;
@@ -225,15 +225,14 @@ F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
   OpRecord& R = record_at();  // a: dir (D, E), b: the head (1, E)
   if (tangent()) {
     for (int t = 0; t < T_; ++t)
-      for (int i = 0; i < N_; ++i)
-        for (int e = i * deg; e < (i + 1) * deg; ++e) {
-          const int te = t * E_ + e;
-          x.col(t * N_ + i) += dir.col(te) * R.b(e) + R.a.col(e) * s(te);
-        }
+      for (int i = 0; i < N_; ++i) {
+        const int e0 = t * E_ + i * deg;
+        x.col(t * N_ + i) += dir.middleCols(e0, deg) * R.b.middleCols(i * deg, deg).transpose() +
+                             R.a.middleCols(i * deg, deg) * s.middleCols(e0, deg).transpose();
+      }
     return xt;
   }
-  for (int i = 0; i < N_; ++i)
-    for (int e = i * deg; e < (i + 1) * deg; ++e) x.col(i) += dir.col(e) * s(e);
+  for (int i = 0; i < N_; ++i) x.col(i) += dir.middleCols(i * deg, deg) * s.middleCols(i * deg, deg).transpose();
   if (record()) {
     R.a = dir;
     R.b = s;
