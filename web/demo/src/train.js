@@ -18,6 +18,8 @@ const DEFAULTS = Object.fromEntries(
   ]),
 );
 const COLORS = { samples: '#e8702a', data: '#3b8fd9' };
+// The registry's display name ("LJ13 (fluid)") for messages; the name itself for anything else.
+const labelOf = (name) => BUILT_IN_SYSTEMS.find((s) => s.name === name)?.label ?? name;
 
 function pairDistances(flat, n, d) {
   const rows = flat.length / (n * d);
@@ -187,7 +189,7 @@ export function setupTrain({ state }) {
     const name = system();
     const t0 = performance.now();
     try {
-      say(`Sampling ${name.toUpperCase()} by MCMC…`);
+      say(`Sampling ${labelOf(name)} by MCMC…`);
       trainer = await createTrainer({
         system: name,
         nTrain: int('train-n', 1, 100000, DEFAULTS[name].nTrain),
@@ -354,7 +356,7 @@ export function setupTrain({ state }) {
         h.data = null;
         h.jsd = null;
         out.push(`<figure>${histogramSvg(h, { id: 'train-distances', title: 'Inter-particle distances', xLabel: 'r' })}</figure>`);
-        say(`Sampled ${count} configurations from the imported ${name} flow; generate ${name.toUpperCase()} data to compare and reweight.`);
+        say(`Sampled ${count} configurations from the imported ${labelOf(name)} flow; generate ${labelOf(name)} data to compare and reweight.`);
       }
       $('train-compare-out').innerHTML = out.join('');
       ts.compareRuns = (ts.compareRuns ?? 0) + 1;
