@@ -17,7 +17,8 @@ node web/scripts/build.mjs
 npm run build:demo  # once for the three demo tests (ENF_DEMO_BUILT), not once each
 ENF_DEMO_BUILT=1 node --test --test-concurrency=1 tests/js/
 
-# Reliability: the whole native suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# Reliability: the native suite again under AddressSanitizer + UndefinedBehaviorSanitizer (less
+# the minutes-long model-card retraining, see tests/sanitize.sh),
 # then every libFuzzer target for ENF_FUZZ_SECONDS (default 60) from the committed corpus.
 # ENF_SKIP_SLOW=1 skips both (a quick local run); CI never sets it.
 if [ "${ENF_SKIP_SLOW:-0}" != 1 ]; then
