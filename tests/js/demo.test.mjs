@@ -92,7 +92,7 @@ test('demo: loads under CSP, streams, exports, scores, reports errors', { skip, 
     const { loadModel } = await import(join(root, 'web', 'dist', 'node.js'));
     const model = await loadModel('qm9', { workers: 1 });
     try {
-      const node = await model.score(input, { trace: 'hutchinson', probes: 1, samples: 1, seed: 0 });
+      const node = await model.score(input, { trace: 'hutchinson', probes: 4, samples: 1, seed: 0 }); // the page's default probes
       assert.ok(Number.isFinite(pageLogp), `page score ${pageLogp}`);
       assert.ok(Math.abs(pageLogp - node.logLikelihood) <= 1e-3, `page ${pageLogp} vs node ${node.logLikelihood}`);
     } finally {

@@ -167,7 +167,7 @@ test('demo: Train view (DW4 data, live loss curve, responsive page, compare and 
     await page.waitForFunction(() => /Loaded our trained lj13-fluid flow/.test(document.querySelector('#train-status').textContent), null, { timeout: 60_000 });
     await page.click('#train-compare');
     await page.waitForFunction(() => window.__enfDemo.train.compareRuns >= 5, null, { timeout: 120_000 });
-    assert.match(await page.textContent('#train-status'), /Sampled 10 configurations from the imported lj13-fluid flow/);
+    assert.match(await page.textContent('#train-status'), /Sampled 10 configurations from the imported LJ13 \(fluid\) flow/);
     const lone = await page.$$eval('#train-compare-out svg.enf-plot', (l) => l.map((s) => [s.dataset.plot, s.getBoundingClientRect().width]));
     assert.equal(lone.length, 1);
     assert.equal(lone[0][0], 'train-distances');

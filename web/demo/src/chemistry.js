@@ -1,3 +1,4 @@
+// @ts-check
 // Display tables for the viewer: CPK colours and covalent radii (Angstrom). Bond orders and
 // stability come from the core through the package (one implementation of the QM9 rules).
 export const ELEMENTS = {

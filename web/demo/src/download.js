@@ -1,3 +1,4 @@
+// @ts-check
 // Saves `data` (text or bytes) as a file named `name` through a temporary object URL.
 export function download(name, data, type = 'application/octet-stream') {
   const url = URL.createObjectURL(new Blob([data], { type }));

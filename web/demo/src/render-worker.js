@@ -1,5 +1,7 @@
+// @ts-check
 // Renders the viewer's OffscreenCanvas off the main thread: WebGL work (and, without a GPU, the
-// wait for it) never blocks the page. Messages: init, resize, show, fit, rotate, zoom.
+// wait for it) never blocks the page. Messages: init, resize, show, fit, rotate, zoom, pick (answered
+// with 'picked': the atom under a point, for hover labels).
 import { MoleculeScene } from './scene.js';
 
 let scene = null;
@@ -26,5 +28,6 @@ self.onmessage = (e) => {
   else if (m.type === 'fit') scene.fit();
   else if (m.type === 'rotate') scene.rotate(m.dx, m.dy);
   else if (m.type === 'zoom') scene.zoom(m.factor);
+  else if (m.type === 'pick') return void self.postMessage({ type: 'picked', index: scene.pick(m.x, m.y), x: m.x, y: m.y });
   requestRender();
 };

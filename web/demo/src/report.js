@@ -1,24 +1,11 @@
+// @ts-check
 // The "Model report" view: a small live run of the package's evaluate() (the same statistics and
 // plots as `npx enf eval`), with progress and cancel, or a report.json from the CLI opened here.
-// RDKit (validity, canonical SMILES, uniqueness) loads on the first run: its WebAssembly build,
-// patched at build time to run without `new Function` (scripts/rdkit-csp.js), so the page keeps
-// its Content-Security-Policy.
+// RDKit (validity, canonical SMILES, uniqueness) loads on the first run (rdkit.js).
 import { evaluate, parseXYZ, reportBody, reportHtml } from 'enf-wasm';
 import { download } from './download.js';
-
-let rdkitLoading = null;
-/** RDKit MinimalLib, once per page; its 7 MB .wasm is fetched only when a report first runs. */
-function loadRDKit() {
-  rdkitLoading ??= (async () => {
-    const [{ default: init }, { default: wasmUrl }] = await Promise.all([
-      import('@rdkit/rdkit'),
-      import('@rdkit/rdkit/RDKit_minimal.wasm?url'),
-    ]);
-    return init({ locateFile: () => wasmUrl });
-  })();
-  rdkitLoading.catch(() => (rdkitLoading = null));
-  return rdkitLoading;
-}
+import { readNumber, FieldError } from './fields.js';
+import { loadRDKit } from './rdkit.js';
 
 const PHASES = { reference: 'Reading the reference', sample: 'Sampling', smiles: 'SMILES', nll: 'Scoring test molecules', done: 'Done' };
 
@@ -34,7 +21,9 @@ async function fetchJson(name) {
 
 /** Wires the view; `getModel()` returns the loaded model (or null before it is loaded). */
 export function setupReport({ getModel, state }) {
-  const $ = (id) => document.getElementById(id);
+  /** @param {string} id */
+  const $ = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+  const progress = /** @type {HTMLProgressElement} */ (document.getElementById('report-progress'));
   const out = $('report-out');
   const status = $('report-status');
   let abort = null;
@@ -53,9 +42,17 @@ export function setupReport({ getModel, state }) {
   $('report-run').addEventListener('click', async () => {
     const model = getModel();
     if (!model) return;
-    const samples = Math.max(5, Math.min(200, Math.floor(Number($('report-samples').value)) || 24));
-    const nllMolecules = Math.max(0, Math.min(10, Math.floor(Number($('report-nll').value)) || 0));
-    const seed = Math.max(0, Math.floor(Number($('report-seed').value)) || 0);
+    let samples, nllMolecules, seed;
+    try {
+      samples = readNumber('report-samples', { what: 'Samples', min: 5, max: 200 });
+      nllMolecules = readNumber('report-nll', { what: 'Test molecules scored', min: 0, max: 10 });
+      seed = readNumber('report-seed', { what: 'First seed', min: 0, max: 2 ** 31 - 1 });
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      status.textContent = `Not run: ${err.message}.`;
+      status.classList.add('error');
+      return;
+    }
     abort = new AbortController();
     $('report-run').disabled = true;
     $('report-cancel').disabled = false;
@@ -79,7 +76,7 @@ export function setupReport({ getModel, state }) {
         runtime: `browser, ${navigator.userAgent.match(/(Chrome|Firefox|Safari)\/[\d.]+/)?.[0] ?? 'WebAssembly'}`,
         signal: abort.signal,
         onProgress: ({ phase, done, total }) => {
-          $('report-progress').value = phase === 'sample' ? (0.8 * done) / total : phase === 'nll' ? 0.8 + (0.2 * done) / total : phase === 'done' ? 1 : $('report-progress').value;
+          progress.value = phase === 'sample' ? (0.8 * done) / total : phase === 'nll' ? 0.8 + (0.2 * done) / total : phase === 'done' ? 1 : progress.value;
           status.textContent = `${PHASES[phase] ?? phase} ${phase === 'done' ? '' : `${done}/${total}`}`;
         },
       });
@@ -89,7 +86,7 @@ export function setupReport({ getModel, state }) {
     } catch (err) {
       status.textContent = err && err.name === 'AbortError' ? 'Report cancelled.' : `Report failed: ${err && err.message ? err.message : err}`;
       status.classList.toggle('error', !(err && err.name === 'AbortError'));
-      $('report-progress').value = 0;
+      progress.value = 0;
     } finally {
       abort = null;
       $('report-run').disabled = false;
@@ -99,7 +96,7 @@ export function setupReport({ getModel, state }) {
   $('report-cancel').addEventListener('click', () => abort && abort.abort());
 
   $('report-file').addEventListener('change', async () => {
-    const file = $('report-file').files[0];
+    const file = $('report-file').files?.[0];
     if (!file) return;
     try {
       const r = JSON.parse(await file.text());

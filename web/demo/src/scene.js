@@ -1,3 +1,4 @@
+// @ts-check
 // The molecule scene: a camera orbiting a target, lights, and two instanced meshes (atoms and bond
 // cylinders). No DOM: it runs in the render worker on an OffscreenCanvas, or on the page's canvas
 // where OffscreenCanvas is missing.
@@ -31,6 +32,10 @@ export class MoleculeScene {
     this._tmp = new THREE.Object3D();
     this._color = new THREE.Color();
     this.positions = [];
+    /** @type {THREE.Raycaster | null} */
+    this._raycaster = null;
+    this.width = 1;
+    this.height = 1;
     // Compile the shaders while idle rather than on the first streamed frame.
     this.atoms.setColorAt(0, this._color.set('#ffffff'));
     this.renderer.compile(this.scene, this.camera);
@@ -40,6 +45,8 @@ export class MoleculeScene {
   }
 
   resize(width, height) {
+    this.width = Math.max(1, width);
+    this.height = Math.max(1, height);
     this.renderer.setSize(Math.max(1, width), Math.max(1, height), false);
     this.camera.aspect = Math.max(1, width) / Math.max(1, height);
     this.camera.updateProjectionMatrix();
@@ -60,6 +67,7 @@ export class MoleculeScene {
     }
     this.atoms.count = n;
     this.atoms.instanceMatrix.needsUpdate = true;
+    this.atoms.boundingSphere = null;  // picking and culling recompute it for the moved atoms
     if (this.atoms.instanceColor) this.atoms.instanceColor.needsUpdate = true;
     this._showBonds(bonds, positions, n);
     this.positions = Array.from(positions).slice(0, 3 * n);
@@ -118,7 +126,18 @@ export class MoleculeScene {
     this.orbit.radius = Math.min(200, Math.max(2, this.orbit.radius * factor));
   }
 
-  render() {
+  // The atom under a point of the canvas (CSS pixels from its top left), or -1.
+  pick(x, y) {
+    if (this.atoms.count === 0) return -1;
+    this._place();
+    this.camera.updateMatrixWorld();
+    this._raycaster ??= new THREE.Raycaster();
+    this._raycaster.setFromCamera(new THREE.Vector2((2 * x) / this.width - 1, 1 - (2 * y) / this.height), this.camera);
+    const hit = this._raycaster.intersectObject(this.atoms, false)[0];
+    return hit && hit.instanceId !== undefined ? hit.instanceId : -1;
+  }
+
+  _place() {
     const { theta, phi, radius } = this.orbit;
     this.camera.position.set(
       this.target.x + radius * Math.sin(phi) * Math.sin(theta),
@@ -126,6 +145,10 @@ export class MoleculeScene {
       this.target.z + radius * Math.sin(phi) * Math.cos(theta),
     );
     this.camera.lookAt(this.target);
+  }
+
+  render() {
+    this._place();
     this.renderer.render(this.scene, this.camera);
   }
 }

@@ -1,9 +1,11 @@
+// @ts-check
 // The demo's "Train" view: the particle E-NF trained in this page on DW4 or LJ13 (the paper's
 // section 5.1). Data by MCMC, training with a live train / validation NLL curve, then samples of
 // the model against held-out data (pair distances, energies, and a 2-D scatter for DW4) with
 // Boltzmann reweighting, log w = -E(x) - log p(x), and its effective sample size. Everything heavy
 // runs in the trainer's worker; this thread only draws SVG.
 import { download } from './download.js';
+import { FieldError, readNumber } from './fields.js';
 import { BUILT_IN_SYSTEMS, createTrainer, effectiveSampleSize, histogram, histogramSvg, jensenShannon, loadParticleFlow } from 'enf-wasm';
 
 // The page's settings per system size: the paper's training-set size (the core's registry), and for
@@ -123,8 +125,11 @@ const PRETRAINED = {
 
 /** Wires the view; `state` is the page's test hook (window.__enfDemo). */
 export function setupTrain({ state }) {
-  const $ = (id) => document.getElementById(id);
+  /** @param {string} id */
+  const $ = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+  const progress = /** @type {HTMLProgressElement} */ (document.getElementById('train-progress'));
   const status = $('train-status');
+  /** @type {any} */
   const ts = (state.train = { dataRuns: 0, fits: 0, steps: 0, losses: [], validation: [], compare: null, clicks: 0 });
   // The system list is the core's registry.
   $('train-system').replaceChildren(
@@ -155,26 +160,66 @@ export function setupTrain({ state }) {
     status.classList.toggle('error', error);
   };
   const fail = (err) => say(err && err.name === 'AbortError' ? 'Stopped.' : `${err && err.message ? err.message : err}`, !(err && err.name === 'AbortError'));
-  const drawCurve = () => ($('train-curve').innerHTML = curveSvg(losses, validation));
+  // Before any training there is nothing to plot: say where the curve will come from.
+  const drawCurve = () => ($('train-curve').innerHTML = losses.length || validation.length
+    ? curveSvg(losses, validation)
+    : '<p class="hint train-curve-empty">The loss curve appears here when training starts: the training loss of every step and the validation NLL after each epoch, in nats.</p>');
   const system = () => $('train-system').value;
-  const int = (id, lo, hi, def) => Math.max(lo, Math.min(hi, Math.floor(Number($(id).value)) || def));
+  // A field out of range stops the action with the message next to the field (never a silent clamp).
+  const int = (id, lo, hi) => readNumber(id, { what: $(id).closest('label')?.firstChild?.textContent?.trim() || id, min: lo, max: hi });
+  const guard = (fn) => async () => {
+    try {
+      await fn();
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      say(`Not started: ${err.message}.`, true);
+      busy(false);
+    }
+  };
 
   function applyDefaults() {
     const d = DEFAULTS[system()];
-    $('train-n').value = d.nTrain;
-    $('train-nval').value = d.nVal;
-    $('train-batch').value = d.batch;
-    $('train-epochs').value = d.epochs;
-    $('train-count').value = d.count;
+    $('train-n').value = String(d.nTrain);
+    $('train-nval').value = String(d.nVal);
+    $('train-batch').value = String(d.batch);
+    $('train-epochs').value = String(d.epochs);
+    $('train-count').value = String(d.count);
     $('train-trace').value = d.trace;
   }
+  const describeSystem = () => {
+    const s = BUILT_IN_SYSTEMS.find((x) => x.name === system());
+    $('train-system-note').textContent = s ? s.description : '';
+  };
+  // A new system starts from nothing: the old trainer, curve, comparison and imported flow go.
   $('train-system').addEventListener('change', () => {
+    abort?.abort();
+    trainer?.dispose();
+    trainer = null;
+    flow?.dispose();
+    flow = null;
+    losses = [];
+    validation = [];
+    Object.assign(ts, { losses: [], validation: [], steps: 0, compare: null, system: null });
+    $('train-compare-out').innerHTML = '';
+    progress.value = 0;
+    drawCurve();
     applyDefaults();
-    $('train-pretrained').disabled = !PRETRAINED[system()];
+    describeSystem();
+    busy(false);
+    say(`${labelOf(system())}: press Generate data to sample its training set, or load our trained model.`);
   });
   applyDefaults();
+  describeSystem();
 
-  $('train-data').addEventListener('click', async () => {
+  $('train-data').addEventListener('click', guard(async () => {
+    const name = system();
+    const settings = {
+      nTrain: int('train-n', 1, 100000),
+      nVal: int('train-nval', 1, 100000),
+      batch: int('train-batch', 1, 1000),
+      lr: readNumber('train-lr', { what: 'Learning rate', integer: false, positive: true, max: 1 }),
+      seed: int('train-seed', 0, 2 ** 31),
+    };
     trainer?.dispose();
     trainer = null;
     losses = [];
@@ -186,27 +231,22 @@ export function setupTrain({ state }) {
     drawCurve();
     abort = new AbortController();
     busy(true);
-    const name = system();
     const t0 = performance.now();
     try {
       say(`Sampling ${labelOf(name)} by MCMC…`);
       trainer = await createTrainer({
-        system: name,
-        nTrain: int('train-n', 1, 100000, DEFAULTS[name].nTrain),
-        nVal: int('train-nval', 1, 100000, DEFAULTS[name].nVal),
-        batch: int('train-batch', 1, 1000, DEFAULTS[name].batch),
-        lr: Number($('train-lr').value) || 5e-4,
-        seed: int('train-seed', 0, 2 ** 31, 0),
+        system: /** @type {any} */ (name),
+        ...settings,
         signal: abort.signal,
-        onProgress: ({ fraction }) => ($('train-progress').value = fraction),
+        onProgress: ({ fraction }) => (progress.value = fraction),
       });
-      $('train-progress').value = 1;
+      progress.value = 1;
       const d = trainer.data;
       ts.dataRuns++;
       ts.system = trainer.system;
       say(
         `${d.nTrain} training and ${d.nVal} validation samples in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
-          `(Metropolis acceptance ${(100 * d.acceptance).toFixed(0)} %); ${trainer.parameters.toLocaleString('en')} parameters, ` +
+          `(Metropolis acceptance ${(100 * (d.acceptance ?? NaN)).toFixed(0)} %); ${trainer.parameters.toLocaleString('en')} parameters, ` +
           `${trainer.stepsPerEpoch} steps per epoch. Press Train.`,
       );
     } catch (err) {
@@ -216,16 +256,16 @@ export function setupTrain({ state }) {
       abort = null;
       busy(false);
     }
-  });
+  }));
 
-  $('train-fit').addEventListener('click', async () => {
+  $('train-fit').addEventListener('click', guard(async () => {
     if (!trainer) return;
+    const epochs = int('train-epochs', 1, 1000);
     // From now on Compare shows the model being trained, not an imported one.
     flow?.dispose();
     flow = null;
     abort = new AbortController();
     busy(true);
-    const epochs = int('train-epochs', 1, 1000, 1);
     const base = trainer.steps;
     say(`Training ${epochs} epoch${epochs > 1 ? 's' : ''}…`);
     if (!validation.length && trainer.steps === 0) {
@@ -251,7 +291,7 @@ export function setupTrain({ state }) {
           ts.steps = p.step;
           ts.losses = losses.slice();
           ts.validation = validation.slice();
-          $('train-progress').value = p.fraction;
+          progress.value = p.fraction;
           drawCurve();
           const v = validation.at(-1);
           say(
@@ -269,7 +309,7 @@ export function setupTrain({ state }) {
       abort = null;
       busy(false);
     }
-  });
+  }));
 
   $('train-stop').addEventListener('click', () => {
     ts.clicks++;
@@ -278,14 +318,14 @@ export function setupTrain({ state }) {
     say('Stopping after the step in flight…');
   });
 
-  $('train-compare').addEventListener('click', async () => {
+  $('train-compare').addEventListener('click', guard(async () => {
     const source = flow ?? trainer;
     if (!source) return;
+    const count = int('train-count', 10, 5000);
+    const seed = int('train-seed', 0, 2 ** 31) + 1_000_000;
     abort = new AbortController();
     busy(true);
-    const count = int('train-count', 10, 5000, 200);
     const trace = $('train-trace').value;
-    const seed = int('train-seed', 0, 2 ** 31, 0) + 1_000_000;
     let snapshot = null;
     try {
       const model = flow ?? (snapshot = await trainer.model());
@@ -295,15 +335,15 @@ export function setupTrain({ state }) {
         count,
         seed,
         signal: abort.signal,
-        onProgress: (f) => ($('train-progress').value = 0.5 * f),
+        onProgress: (f) => (progress.value = 0.5 * f),
       });
       say(`Scoring ${count} samples (${trace} trace)…`);
       const scores = await model.scoreBatch(samples, {
         trace,
         signal: abort.signal,
-        onProgress: (f) => ($('train-progress').value = 0.5 + 0.5 * f),
+        onProgress: (f) => (progress.value = 0.5 + 0.5 * f),
       });
-      $('train-progress').value = 1;
+      progress.value = 1;
       const flat = new Float32Array(count * n * d);
       samples.forEach((s, k) => flat.set(s.positions, k * n * d));
       // The reference: held-out validation samples (a new chain for an imported flow).
@@ -340,18 +380,25 @@ export function setupTrain({ state }) {
         // E_q[log w] <= log Z bounds it from below, log(mean w) estimates log Z.
         const entropyBound = mean(dataE) + mean(logW);
         const entropyIS = mean(dataE) + logMeanWeight;
-        ts.compare = { count, ess, fraction, jsdDistances: h.jsd, jsdEnergies: he.jsd, meanLogp: mean(logp), imported: !!flow, entropyBound, entropyIS };
+        // Both figures need samples that overlap the data: with an ESS of a few, the bound is
+        // dominated by samples of absurd energy (an untrained LJ13 model gave -6.6e8) and says nothing.
+        const entropyAvailable = ess >= 5 && Number.isFinite(entropyBound) && Number.isFinite(entropyIS);
+        const entropyText = entropyAvailable
+          ? `&ge; ${fmt(entropyBound)} / &asymp; ${fmt(entropyIS)} nats`
+          : `not available yet: the model's samples barely overlap the data (ESS ${fmt(ess, 1)} &lt; 5); train longer`;
+        ts.compare = { entropyAvailable, count, ess, fraction, jsdDistances: h.jsd, jsdEnergies: he.jsd, meanLogp: mean(logp), imported: !!flow, entropyBound, entropyIS };
         out.unshift(
           `<table class="result train-summary"><tr><td>effective sample size</td><td id="train-ess">${fmt(ess, 1)} of ${count} (${fmt(100 * fraction, 1)} %)</td></tr>` +
             `<tr><td>mean energy: data / model / reweighted</td><td>${fmt(mean(dataE))} / ${fmt(mean(finiteE))} / ${fmt(meanW)}</td></tr>` +
             `<tr><td>mean log p(x) of the samples</td><td>${fmt(mean(logp))} nats</td></tr>` +
-            `<tr><td title="H = &lt;E&gt; + log Z, the lowest NLL any model can reach on these data">entropy of the data: bound / estimate</td><td id="train-entropy">&ge; ${fmt(entropyBound)} / &asymp; ${fmt(entropyIS)} nats</td></tr>` +
+            `<tr><td title="H = &lt;E&gt; + log Z, the lowest NLL any model can reach on these data">entropy of the data: bound / estimate</td><td id="train-entropy">${entropyText}</td></tr>` +
             `<tr><td>Jensen-Shannon divergence: distances / energies</td><td>${fmt(h.jsd, 4)} / ${fmt(he.jsd, 4)} nats</td></tr></table>`,
         );
         say(`Compared ${count} samples of the ${flow ? 'imported flow' : 'trained model'} with ${data.length / (n * d)} validation samples; log w = -E(x) - log p(x).`);
       } else {
         ts.compare = { count, ess: null };
         const hi = quantile(distS, 0.999) * 1.15;
+        /** @type {any} */
         const h = compareHistogram(distS, [], 0, hi, 40);
         h.data = null;
         h.jsd = null;
@@ -367,7 +414,7 @@ export function setupTrain({ state }) {
       abort = null;
       busy(false);
     }
-  });
+  }));
 
   $('train-export').addEventListener('click', async () => {
     if (!trainer) return;
@@ -380,7 +427,7 @@ export function setupTrain({ state }) {
   });
 
   $('train-import').addEventListener('change', async () => {
-    const file = $('train-import').files[0];
+    const file = $('train-import').files?.[0];
     if (!file) return;
     try {
       flow?.dispose();
