@@ -87,6 +87,10 @@ test('demo: Model report view (live, cancel, open report.json) under CSP', { ski
     await page.waitForTimeout(200);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `page overflows a 390 px viewport by ${overflow} px`);
+    // Plot text stays readable on the phone (was 5.6 px): the plots scroll sideways instead of shrinking.
+    const smallest = await page.$$eval('#report-view svg text', (ts) => Math.min(...ts.map((t) => t.getBoundingClientRect().height).filter((h) => h > 0)));
+    assert.ok(smallest >= 9, `plot text ${smallest.toFixed(1)} px high on a 390 px screen`);
+    console.log(`phone: smallest plot text ${smallest.toFixed(1)} px`);
     await page.locator('#report-view').screenshot({ path: join(artifacts, 'demo-report-phone.png') });
     assert.deepEqual(problems, [], problems.join('\n'));
   } finally {
