@@ -18,12 +18,12 @@ npm run build:demo  # once for the three demo tests (ENF_DEMO_BUILT), not once e
 ENF_DEMO_BUILT=1 node --test --test-concurrency=1 tests/js/
 
 # Reliability: the native suite again under AddressSanitizer + UndefinedBehaviorSanitizer (less
-# the minutes-long model-card retraining, see tests/sanitize.sh),
-# then every libFuzzer target for ENF_FUZZ_SECONDS (default 60) from the committed corpus.
+# the minutes-long numeric reproductions, see tests/sanitize.sh), then every libFuzzer target for
+# ENF_FUZZ_SECONDS (default 30) from the committed corpus, which holds every input that ever crashed.
 # ENF_SKIP_SLOW=1 skips both (a quick local run); CI never sets it.
 if [ "${ENF_SKIP_SLOW:-0}" != 1 ]; then
   bash tests/sanitize.sh
-  bash fuzz/run.sh "${ENF_FUZZ_SECONDS:-60}"
+  bash fuzz/run.sh "${ENF_FUZZ_SECONDS:-30}"
 else
   echo "note: ENF_SKIP_SLOW=1: the sanitizer suite and the fuzzing smoke run were skipped"
 fi

@@ -223,6 +223,15 @@ F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
   const MatrixF &dir = *dirt, &s = *st;
   const int deg = N_ - 1;
   OpRecord& R = record_at();  // a: dir (D, E), b: the head (1, E)
+  // One atom has no edges: nothing moves it. (Blocks of zero columns of an empty matrix would do
+  // pointer arithmetic on its null data, undefined behaviour that UBSan reports.)
+  if (deg == 0) {
+    if (!tangent() && record()) {
+      R.a = dir;
+      R.b = s;
+    }
+    return xt;
+  }
   if (tangent()) {
     for (int t = 0; t < T_; ++t)
       for (int i = 0; i < N_; ++i) {
@@ -246,6 +255,10 @@ F32Backend::T F32Backend::aggregate(const T& mt) {
   const int deg = N_ - 1;
   T out = fresh(m.rows(), N_ * T_);
   MatrixF& o = *out;
+  if (deg == 0) {  // one atom: an empty sum (see coord_update)
+    o.setZero();
+    return out;
+  }
   for (int t = 0; t < T_; ++t)
     for (int i = 0; i < N_; ++i) o.col(t * N_ + i) = m.middleCols(t * E_ + i * deg, deg).rowwise().sum();
   return out;

@@ -175,3 +175,22 @@ TEST(EgnnDynamicsProbes, ChunkedProbesMatchOneByOne) {
   }
   EXPECT_TRUE(ds.isApprox(ds1, 1e-12));
 }
+
+// One atom has no edges: its coordinate velocity is zero and everything is finite, forward and in
+// tangents (a fuzzed model that allows M = 1 once reached undefined behaviour here under UBSan).
+TEST(EgnnSingleAtom, NoEdgesNoCoordinateVelocity) {
+  for (bool attention : {true, false}) {
+    const int dim = 3, features = 2, stride = 5;
+    const EgnnDynamics dyn = small_dynamics(dim, features, attention, true, 31);
+    const StateVector s = random_state(1, stride, 32);
+    StateVector v;
+    dyn.velocity(0.4, s, v);
+    ASSERT_EQ(v.size(), stride);
+    EXPECT_TRUE(v.allFinite());
+    EXPECT_EQ(v.head(dim).norm(), 0.0) << "attention " << attention;
+    Eigen::MatrixXd V = Eigen::MatrixXd::Identity(stride, stride);
+    const Eigen::MatrixXd JV = dyn.jacobian_times(0.4, s, V);
+    EXPECT_TRUE(JV.allFinite());
+    EXPECT_EQ(JV.topRows(dim).norm(), 0.0);
+  }
+}
