@@ -79,10 +79,22 @@ try {
   const cancelled = model.sample({ seed: 2, atoms: 19, signal: ac.signal });
   setTimeout(() => ac.abort(), 30);
   const abortName = await cancelled.then(() => 'resolved', (e) => e.name);
+  // Aborting a batch of 10^5 molecules settles at once and never freezes the page.
+  const big = new AbortController();
+  const bigBatch = model.sample({ seed: 0, count: 100000, atoms: 9, rtol: 1e-3, atol: 1e-3, signal: big.signal });
+  await new Promise((r) => setTimeout(r, 50));
+  let bigLag = 0, last = performance.now();
+  const ticker = setInterval(() => { const now = performance.now(); bigLag = Math.max(bigLag, now - last - 5); last = now; }, 5);
+  const tb = performance.now();
+  big.abort();
+  const bigName = await bigBatch.then(() => 'resolved', (e) => e.name);
+  const bigAbortMs = performance.now() - tb;
+  await new Promise((r) => setTimeout(r, 200));
+  clearInterval(ticker);
   const [again] = await model.sample({ seed: 1, atoms: 9 });
   const sameAfterAbort = again.positions.every((v, i) => v === m.positions[i]);
   window.__result = { timings: model.timings, marks, loadMs, sampleMs, workers: model.workers, formula: m.formula, atoms: m.elements.length,
-    positions: Array.from(m.positions), frames, abortName, sameAfterAbort, xyzLines: xyz.trim().split('\\n').length };
+    positions: Array.from(m.positions), frames, abortName, bigName, bigAbortMs, bigLag, sameAfterAbort, xyzLines: xyz.trim().split('\\n').length };
   model.dispose();
   out.textContent = 'done';
 } catch (e) {
@@ -129,6 +141,9 @@ try {
       assert.deepEqual(r.frames, [1, 0.75, 0.5, 0.25, 0]);
       assert.equal(r.xyzLines, 11);
       assert.equal(r.abortName, 'AbortError');
+      assert.equal(r.bigName, 'AbortError');
+      t.diagnostic(`Chromium: abort of a 10^5-molecule batch rejected in ${r.bigAbortMs.toFixed(1)} ms; longest main-thread stall after it ${r.bigLag.toFixed(1)} ms`);
+      assert.ok(r.bigAbortMs < 100, `abort of a 10^5-molecule batch took ${r.bigAbortMs.toFixed(0)} ms`);
       assert.equal(r.sameAfterAbort, true);
       assert.deepEqual(problems, []);
       // The same seed in Node (worker_threads) gives the same bits as in Chromium (Web Workers).

@@ -1,12 +1,14 @@
 // Bad input gets a clear, typed error and leaves the model usable.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import {
   AbortError,
   DisposedError,
   EnfError,
   InvalidInputError,
+  NetworkError,
   WeightsError,
   WorkerCrashedError,
   loadModel,
@@ -165,4 +167,49 @@ test('chemistry helpers: XYZ and SDF round trip, stability', async () => {
   assert.equal(typeof st.stable, 'boolean');
   assert.throws(() => toXYZ({ elements: ['O'], positions: [0, 0] }), InvalidInputError);
   assert.throws(() => toXYZ({ elements: ['Q'], positions: [0, 0, 0] }), (e) => e instanceof InvalidInputError && /'Q'/.test(e.message));
+});
+
+// Downloads fail with NetworkError (URL and status), and bytes that are not safetensors are named.
+test('network, HTTP and wrong-content failures of loadModel are told apart', async () => {
+  const bodies = {
+    '/page.safetensors': ['text/html', '<!doctype html><html><head><title>App</title></head><body>SPA fallback</body></html>'],
+    '/data.safetensors': ['application/json', '{"error": "not found"}'],
+    '/notes.safetensors': ['text/plain', 'these are not the weights you are looking for\n'.repeat(3)],
+  };
+  const server = createServer((req, res) => {
+    const b = bodies[req.url];
+    if (!b) return res.writeHead(404, { 'Content-Type': 'text/html' }).end('<html><body>404</body></html>');
+    res.writeHead(200, { 'Content-Type': b[0] }).end(b[1]);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    await assert.rejects(loadModel(`${base}/missing.safetensors`, { workers: 1 }), (e) => {
+      assert.ok(e instanceof NetworkError, `${e?.name}: ${e?.message}`);
+      assert.equal(e.code, 'network');
+      assert.equal(e.status, 404);
+      assert.equal(e.url, `${base}/missing.safetensors`);
+      assert.match(e.message, /HTTP 404/);
+      return true;
+    });
+    await assert.rejects(loadModel(`${base}/page.safetensors`, { workers: 1 }), (e) => e instanceof WeightsError && /an HTML page/.test(e.message) && !/convert_checkpoint\.py\)?$/.test(e.message));
+    await assert.rejects(loadModel(`${base}/data.safetensors`, { workers: 1 }), (e) => e instanceof WeightsError && /JSON text/.test(e.message));
+    await assert.rejects(loadModel(`${base}/notes.safetensors`, { workers: 1 }), (e) => e instanceof WeightsError && /plain text/.test(e.message));
+  } finally {
+    server.close();
+  }
+  // Nothing listens on port 1: a refused connection.
+  await assert.rejects(loadModel('http://127.0.0.1:1/qm9.safetensors', { workers: 1 }), (e) => {
+    assert.ok(e instanceof NetworkError, `${e?.name}: ${e?.message}`);
+    assert.equal(e.status, null);
+    assert.match(e.message, /could not be reached/);
+    return true;
+  });
+});
+
+test('unknown model names and loadModel options are refused with a suggestion', async () => {
+  await assert.rejects(loadModel('qm99'), (e) => e instanceof InvalidInputError && /unknown model 'qm99' \(did you mean 'qm9'\?\)/.test(e.message) && /'qm9'/.test(e.message));
+  await assert.rejects(loadModel('qm9', { worker: 1 }), (e) => e instanceof InvalidInputError && /unknown option 'worker': did you mean 'workers'\?/.test(e.message));
+  if (skipNoWeights) return;
+  await rejects(model.sample({ seed: 1, atom: 12 }), InvalidInputError, /unknown option 'atom': did you mean 'atoms'\?/);
 });

@@ -2,7 +2,7 @@
 // entry (index.ts) and the Node entry (node.ts) bind it to Web Workers or worker_threads.
 import { hillFormula } from './chem-tables.js';
 import { AbortError, DisposedError, EnfError, InvalidInputError, WeightsError, errorFromRecord } from './errors.js';
-import { coreOptions, countAndSeed, integer, MAX_SEED } from './options.js';
+import { checkKeys, coreOptions, countAndSeed, didYouMean, integer, MAX_SEED } from './options.js';
 import { WorkerPool, type JobOptions, type WorkerFactory } from './pool.js';
 import type { FrameMessage } from './protocol.js';
 import type {
@@ -148,21 +148,19 @@ export class EnfModel {
     const { count, seed } = countAndSeed(o);
     const core = coreOptions('sample', o, ['count', 'signal']);
     if (o.signal?.aborted) throw new AbortError();
-    // One job per molecule, each with its own controller (one shared signal would collect `count`
-    // listeners); the caller's signal or a failure cancels them all.
-    const controllers = Array.from({ length: count }, () => new AbortController());
-    const cancelAll = (reason?: unknown) => controllers.forEach((c) => c.abort(reason));
-    const forward = () => cancelAll(o.signal?.reason);
+    // One job per molecule under one inner signal (the pool keeps one listener per signal and
+    // settles a whole aborted batch in one pass); the caller's signal or a failure aborts it.
+    const inner = new AbortController();
+    const forward = () => inner.abort(o.signal?.reason);
     o.signal?.addEventListener('abort', forward, { once: true });
     try {
-      const jobs = controllers.map((c, k) =>
-        pool.run({ op: 'sample', options: core, seed: seed + k }, { signal: c.signal }),
-      );
+      const jobs = new Array<Promise<unknown>>(count);
+      for (let k = 0; k < count; ++k) jobs[k] = pool.run({ op: 'sample', options: core, seed: seed + k }, { signal: inner.signal });
       try {
         return (await Promise.all(jobs)) as Molecule[];
       } catch (e) {
-        cancelAll();
-        await Promise.allSettled(jobs);
+        // The rest are cancelled; Promise.all handles their rejections as they come.
+        inner.abort();
         throw e;
       }
     } finally {
@@ -295,6 +293,15 @@ async function sourceBytes(
     const url = platform.bundled[source]();
     return platform.readSource(url, (loaded, total) => report({ phase: 'download', loaded, total }), signal);
   }
+  // A bare word is a model name, not a relative URL or file (which would 404 or not exist).
+  if (typeof source === 'string' && /^[A-Za-z][\w-]*$/.test(source)) {
+    const names = Object.keys(platform.bundled);
+    const near = didYouMean(source, names);
+    throw new InvalidInputError(
+      `unknown model '${source}'${near ? ` (did you mean '${near}'?)` : ''}: the bundled models are ${names.map((n) => `'${n}'`).join(', ')}; ` +
+        'or pass a URL, a file path (Node), bytes or a Blob of a .safetensors file',
+    );
+  }
   if (typeof source === 'string' || source instanceof URL) {
     return platform.readSource(source, (loaded, total) => report({ phase: 'download', loaded, total }), signal);
   }
@@ -347,6 +354,7 @@ export async function loadModelWith(platform: Platform, source: ModelSource = 'q
       // a progress callback must not break loading
     }
   };
+  checkKeys('loadModel', options, ['onProgress', 'workers', 'workerUrl', 'signal']);
   const workers = integer('workers', options.workers, 1, 256, Math.max(1, Math.min(16, platform.concurrency())));
   // Everything that can overlap does: the wasm compiles, the first worker's script loads and the
   // weights download at the same time.

@@ -4,6 +4,7 @@ import type { BenchValue } from './worker-bench.node.js';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { EnfError, InvalidInputError } from './errors.js';
 import { formatE, formatF, formatG, jsonNumber, padRight } from './format.js';
+import { didYouMean } from './options.js';
 import { firstTestMolecule } from './npz.js';
 import { evaluate, writeReport } from './eval-node.js';
 import { formatProportion, insideInterval } from './eval-report.js';
@@ -19,6 +20,7 @@ usage:
   enf score FILE.xyz [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
   enf verify GOLDEN.json... [--rtol R] [--atol A]
   enf bench [--data QM9_TEST.npz] [--quick] [--no-exact] [--pool N [--pool-only]]
+  enf --version | enf CMD --help
   enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K] [--nll-seed S]
            [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A] [--out-dir DIR] [--no-smiles]
            (model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html)
@@ -31,25 +33,94 @@ common options:
 M = 0 or absent draws the atom count from p(M). Positions are in Angstrom, log-likelihoods in nats.
 `;
 
-const FLAGS = new Set(['quick', 'no-exact', 'pool-only', 'no-smiles']);
+// Each command's options (taking a value) and flags (without one): anything else is an error with
+// a "did you mean", never silently ignored. `enf CMD --help` prints the command's own usage.
+const COMMON = ['weights', 'workers', 'out'];
+const SOLVER = ['method', 'rtol', 'atol', 'steps'];
+const COMMANDS: Record<string, { options: string[]; flags: string[]; usage: string }> = {
+  sample: {
+    options: [...COMMON, ...SOLVER, 'atoms', 'seed', 'count', 'format'],
+    flags: [],
+    usage: 'enf sample [--atoms M] [--seed S] [--count C] [--rtol R] [--atol A] [--format xyz|sdf|json]\n  samples molecules (seeds S .. S + C - 1); M = 0 or absent draws the atom count from p(M)',
+  },
+  trajectory: {
+    options: [...COMMON, ...SOLVER, 'atoms', 'seed', 'frames'],
+    flags: [],
+    usage: 'enf trajectory [--atoms M] [--seed S] [--frames F] [--rtol R] [--atol A]\n  the sampling trajectory as multi-frame XYZ, t from 1 to 0',
+  },
+  score: {
+    options: [...COMMON, ...SOLVER, 'trace', 'probes', 'samples', 'seed'],
+    flags: [],
+    usage: 'enf score FILE.xyz [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]\n  log-likelihood of a molecule in nats (JSON)',
+  },
+  verify: {
+    options: [...COMMON, 'rtol', 'atol'],
+    flags: [],
+    usage: 'enf verify GOLDEN.json... [--rtol R] [--atol A]\n  checks this build against golden outputs of the reference implementation',
+  },
+  bench: {
+    options: ['weights', 'out', 'data', 'pool'],
+    flags: ['quick', 'no-exact', 'pool-only'],
+    usage: 'enf bench [--data QM9_TEST.npz] [--quick] [--no-exact] [--pool N [--pool-only]]\n  speed figures as JSON lines',
+  },
+  eval: {
+    options: [...COMMON, 'samples', 'seed', 'data', 'nll-molecules', 'nll-seed', 'trace', 'probes', 'rtol', 'atol', 'out-dir'],
+    flags: ['no-smiles'],
+    usage:
+      'enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K] [--nll-seed S]\n' +
+      '         [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A] [--out-dir DIR] [--no-smiles]\n' +
+      '  model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html',
+  },
+};
+const COMMON_HELP = `common options:
+  --weights PATH   QM9 weights (.safetensors; default: the model bundled with the package)
+  --workers N      size of the worker pool (default: the machine's cores)
+  --out PATH       write the result to PATH instead of standard output
+  --method NAME    ODE solver of sample, trajectory and score: dopri5 (default), bosh3 (adaptive:
+                   --rtol/--atol), rk4, midpoint, euler (fixed steps: --steps N, default 50)
+`;
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 class Args {
   command = '';
   positional: string[] = [];
   options = new Map<string, string>();
+  help = false;
   constructor(argv: string[]) {
     if (argv.length === 0) return;
-    this.command = argv[0];
+    this.command = argv[0]!;
+    const spec = COMMANDS[this.command];
     for (let i = 1; i < argv.length; ++i) {
-      const s = argv[i];
+      const s = argv[i]!;
+      if (s === '--help' || s === '-h') {
+        this.help = true;
+        continue;
+      }
       if (s.startsWith('--')) {
-        const key = s.slice(2);
-        if (FLAGS.has(key)) {
+        const eq = s.indexOf('=');
+        const key = eq > 0 ? s.slice(2, eq) : s.slice(2);
+        if (!spec) continue; // an unknown command is reported by main()
+        if (spec.flags.includes(key)) {
+          if (eq > 0) throw new InvalidInputError(`enf ${this.command}: --${key} takes no value`);
           this.options.set(key, 'true');
           continue;
         }
-        if (i + 1 >= argv.length) throw new InvalidInputError(`option ${s} needs a value`);
-        this.options.set(key, argv[++i]);
+        if (!spec.options.includes(key)) {
+          const near = didYouMean(key, [...spec.options, ...spec.flags]);
+          throw new InvalidInputError(
+            `enf ${this.command}: unknown option --${key}${near ? ` (did you mean --${near}?)` : ''}; see enf ${this.command} --help`,
+          );
+        }
+        if (eq > 0) this.options.set(key, s.slice(eq + 1));
+        else if (i + 1 >= argv.length) throw new InvalidInputError(`enf ${this.command}: option --${key} needs a value`);
+        else this.options.set(key, argv[++i]!);
       } else {
         this.positional.push(s);
       }
@@ -301,15 +372,25 @@ const jsdText = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
 export async function main(argv: string[]): Promise<number> {
   let model: EnfModel | null = null;
   try {
+    if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+      process.stdout.write(`enf-wasm ${version()}\n`);
+      return 0;
+    }
+    if (argv[0] === 'help' && argv[1] && COMMANDS[argv[1]]) argv = [argv[1], '--help'];
     const a = new Args(argv);
     if (!a.command || ['help', '--help', '-h'].includes(a.command)) {
       process.stdout.write(USAGE);
       return a.command ? 0 : 2;
     }
-    const commands = ['sample', 'trajectory', 'score', 'verify', 'bench', 'eval'];
-    if (!commands.includes(a.command)) {
-      process.stderr.write(`enf: unknown command '${a.command}'\n${USAGE}`);
+    const spec = COMMANDS[a.command];
+    if (!spec) {
+      const near = didYouMean(a.command, Object.keys(COMMANDS));
+      process.stderr.write(`enf: unknown command '${a.command}'${near ? ` (did you mean '${near}'?)` : ''}\n${USAGE}`);
       return 2;
+    }
+    if (a.help) {
+      process.stdout.write(`usage: ${spec.usage}\n${spec.options.includes('weights') && a.command !== 'bench' ? COMMON_HELP : ''}`);
+      return 0;
     }
     const weights = a.get('weights', 'qm9');
     if (a.command === 'bench') return await cmdBench(a, weights);
@@ -325,6 +406,11 @@ export async function main(argv: string[]): Promise<number> {
     await out.close();
     return code;
   } catch (e) {
+    // A command line the parser rejects is a usage error (2), like an unknown command.
+    if (e instanceof InvalidInputError && /^enf \w+: (unknown option|option --|--)/.test(e.message)) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
     if (e instanceof EnfError) process.stderr.write(`enf: ${e.message}\n`);
     else process.stderr.write(`enf: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;

@@ -1,11 +1,22 @@
 // Errors the package throws. Every one is an `Error` subclass whose message says what was wrong
 // and what to do about it; `instanceof` tells them apart, and `code` is a stable string for logs.
 
+/** The stable identifiers of the error classes below (EnfError.code). */
+export type EnfErrorCode =
+  | 'invalid-input'
+  | 'weights'
+  | 'solver'
+  | 'aborted'
+  | 'worker-crashed'
+  | 'disposed'
+  | 'network'
+  | 'internal';
+
 /** Base class: anything the library rejects or cannot finish. */
 export class EnfError extends Error {
-  /** A stable identifier: 'invalid-input', 'weights', 'solver', 'aborted', 'worker-crashed', 'disposed', 'internal'. */
-  readonly code: string;
-  constructor(message: string, code = 'internal', options?: { cause?: unknown }) {
+  /** A stable identifier for logs and switches; 'internal' only for what no subclass describes. */
+  readonly code: EnfErrorCode;
+  constructor(message: string, code: EnfErrorCode = 'internal', options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'EnfError';
     this.code = code;
@@ -49,6 +60,21 @@ export class WorkerCrashedError extends EnfError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, 'worker-crashed', options);
     this.name = 'WorkerCrashedError';
+  }
+}
+
+/**
+ * A download failed: the server could not be reached (`status` null) or answered with an HTTP
+ * error (`status` its code). `url` is the address that was requested.
+ */
+export class NetworkError extends EnfError {
+  readonly url: string;
+  readonly status: number | null;
+  constructor(message: string, details: { url: string; status: number | null }, options?: { cause?: unknown }) {
+    super(message, 'network', options);
+    this.name = 'NetworkError';
+    this.url = details.url;
+    this.status = details.status;
   }
 }
 

@@ -5,6 +5,7 @@
 // divergence (the paper's section 5.2). Platform-free: the CLI (eval-node.ts) and the demo share it.
 import type { EnfModel } from './api.js';
 import { AbortError, InvalidInputError } from './errors.js';
+import { checkKeys } from './options.js';
 import { smilesOf, type RDKitLike } from './eval-chem.js';
 import {
   addToHistogram,
@@ -276,8 +277,12 @@ function nullIfNaN(v: number): number | null {
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Samples, checks and scores the model and compares it with the test data: the report's numbers. */
+const EVALUATE_KEYS = ['samples', 'seed', 'rtol', 'atol', 'testMolecules', 'reference', 'nllMolecules', 'nllSeed', 'trace', 'probes',
+  'rdkit', 'rdkitNote', 'keepSamples', 'concurrency', 'runtime', 'onProgress', 'signal', 'data'] as const;
+
 export async function evaluate(model: EnfModel, options: EvaluateOptions = {}): Promise<EvalReport> {
   const o = options ?? {};
+  checkKeys('evaluate', o, EVALUATE_KEYS);
   const samples = integerOption('samples', o.samples, 1, 1_000_000, 1000);
   const seed = integerOption('seed', o.seed, 0, 2 ** 53 - 1_000_000, 0);
   const nllSeed = integerOption('nllSeed', o.nllSeed, 0, 2 ** 31, 0);

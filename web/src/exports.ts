@@ -4,9 +4,11 @@ export {
   DisposedError,
   EnfError,
   InvalidInputError,
+  NetworkError,
   SolverError,
   WeightsError,
   WorkerCrashedError,
+  type EnfErrorCode,
 } from './errors.js';
 export { EnfModel } from './api.js';
 export { Trainer, ParticleFlow, effectiveSampleSize } from './train.js';

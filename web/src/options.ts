@@ -24,6 +24,49 @@ export function real(name: string, v: unknown, lo: number, hi: number, def: numb
   return v;
 }
 
+/** Levenshtein distance (small strings: option and model names). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; ++i) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; ++j) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest of `names` to a mistyped `name` (within a third of its length, at least 2 edits), or null. */
+export function didYouMean(name: string, names: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const n of names) {
+    const [a, b] = [name.toLowerCase(), n.toLowerCase()];
+    // A prefix wins a tie ('atom' -> 'atoms' rather than 'atol').
+    const d = distance(a, b) - (b.startsWith(a) || a.startsWith(b) ? 0.5 : 0);
+    if (d < bestD) [best, bestD] = [n, d];
+  }
+  return best;
+}
+
+/**
+ * Options objects the JS side reads itself (loadModel's, evaluate's): an unknown key is refused with
+ * a "did you mean", as the core refuses one in a call's options.
+ */
+export function checkKeys(call: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined || options === null) return;
+  if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidInputError(`${call}: the options must be an object`);
+  for (const k of Object.keys(options)) {
+    if (known.includes(k)) continue;
+    const near = didYouMean(k, known);
+    throw new InvalidInputError(
+      `${call}: unknown option '${k}'${near ? `: did you mean '${near}'?` : `; the options are ${known.join(', ')}`}`,
+    );
+  }
+}
 
 /**
  * The options of a call as they go to the core, which reads and checks them (src/api/options.cpp,

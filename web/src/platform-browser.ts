@@ -1,16 +1,11 @@
 // How the package runs in browsers (and bundlers): module Web Workers, fetch, streaming
 // compilation of the .wasm next to this file. index.ts builds on it.
 import type { Platform } from './api.js';
-import { EnfError } from './errors.js';
+import { fetchChecked } from './fetch.js';
 import type { EnfModuleFactory } from './wasm-module.js';
 
 let compiled: Promise<WebAssembly.Module> | null = null;
 
-async function fetchOk(url: URL | string, signal?: AbortSignal): Promise<Response> {
-  const r = await fetch(url, { signal, credentials: 'same-origin' });
-  if (!r.ok) throw new EnfError(`could not download ${String(url)}: HTTP ${r.status} ${r.statusText}`);
-  return r;
-}
 
 export const browserPlatform: Platform = {
   workerFactory: (script) => (onReply, onCrash) => {
@@ -35,12 +30,12 @@ export const browserPlatform: Platform = {
       const url = new URL('./enf_wasm.wasm', import.meta.url);
       if (typeof WebAssembly.compileStreaming === 'function') {
         try {
-          return await WebAssembly.compileStreaming(fetchOk(url));
+          return await WebAssembly.compileStreaming(fetchChecked(url, 'the WebAssembly module'));
         } catch {
           // wrong MIME type on the server, or no streaming: fall back to bytes
         }
       }
-      return WebAssembly.compile(await (await fetchOk(url)).arrayBuffer());
+      return WebAssembly.compile(await (await fetchChecked(url, 'the WebAssembly module')).arrayBuffer());
     })();
     compiled.catch(() => (compiled = null));
     return compiled;
@@ -52,7 +47,7 @@ export const browserPlatform: Platform = {
   sharedMemory: () =>
     typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false,
   async readSource(source, onBytes, signal) {
-    const r = await fetchOk(source, signal);
+    const r = await fetchChecked(source, 'the weights', signal);
     const total = Number(r.headers.get('content-length')) || 0;
     if (!r.body) return new Uint8Array(await r.arrayBuffer());
     const reader = r.body.getReader();

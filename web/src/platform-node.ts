@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Platform } from './api.js';
 import { EnfError, InvalidInputError } from './errors.js';
+import { fetchChecked } from './fetch.js';
 import createEnfModule from './enf_wasm.js';
 
 let compiled: Promise<WebAssembly.Module> | null = null;
@@ -60,8 +61,7 @@ export const nodePlatform: Platform = {
     const s = String(source);
     let bytes: Uint8Array;
     if (/^https?:/i.test(s)) {
-      const r = await fetch(s, { signal });
-      if (!r.ok) throw new EnfError(`could not download ${s}: HTTP ${r.status} ${r.statusText}`);
+      const r = await fetchChecked(s, 'the weights', signal);
       bytes = new Uint8Array(await r.arrayBuffer());
     } else {
       bytes = await readFileOrFail(s.startsWith('file:') ? fileURLToPath(s) : s);

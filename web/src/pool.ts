@@ -36,9 +36,19 @@ interface Job {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   settled: boolean;
+  /** Its signal's entry: once `aborted`, no worker takes the job (abortAll rejects it in slices). */
+  watch?: Watch;
   slot: Slot | null;
-  onAbort?: () => void;
 }
+
+interface Watch {
+  jobs: Set<Job>;
+  listener: () => void;
+  aborted: boolean;
+}
+
+/** Queued jobs an abort settles per task: the rest follow in later tasks, so the thread never blocks for long. */
+const ABORT_SLICE = 2000;
 
 interface Slot {
   port: WorkerPort;
@@ -72,7 +82,17 @@ function abortReason(signal: AbortSignal): Error {
 
 export class WorkerPool {
   private slots: Slot[] = [];
+  /**
+   * Jobs waiting for a worker, oldest first from `head`. An aborted job is only marked settled and
+   * skipped later, so aborting a batch of n queued jobs costs O(n), not O(n²).
+   */
   private queue: Job[] = [];
+  private head = 0;
+  /**
+   * The unsettled jobs of each signal, with one abort listener per signal: a batch of a million
+   * jobs under one signal adds one listener, and its abort settles them all in one pass.
+   */
+  private watched = new Map<AbortSignal, Watch>();
   private nextId = 1;
   private disposed = false;
   private readonly size: number;
@@ -129,10 +149,7 @@ export class WorkerPool {
     if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, payload, options, resolve, reject, settled: false, slot: null };
-      if (options.signal) {
-        job.onAbort = () => this.abort(job);
-        options.signal.addEventListener('abort', job.onAbort, { once: true });
-      }
+      if (options.signal) this.watch(job, options.signal);
       this.queue.push(job);
       this.pump();
     });
@@ -143,8 +160,7 @@ export class WorkerPool {
     this.disposed = true;
     for (const slot of this.early) slot.port.terminate();
     this.early = [];
-    for (const job of this.queue) this.settle(job, new DisposedError());
-    this.queue = [];
+    for (const job of this.takeQueue()) this.settle(job, new DisposedError());
     for (const slot of this.slots) {
       if (slot.job) this.settle(slot.job, new DisposedError());
       slot.state = 'dead';
@@ -277,8 +293,56 @@ export class WorkerPool {
   }
 
   private failQueue(error: ErrorRecord): void {
-    for (const job of this.queue) this.settle(job, errorFromRecord(error));
+    for (const job of this.takeQueue()) this.settle(job, errorFromRecord(error));
+  }
+
+  /** Empties the queue; returns the jobs still waiting. */
+  private takeQueue(): Job[] {
+    const waiting = this.queue.slice(this.head).filter((j) => !j.settled);  // aborted ones too
     this.queue = [];
+    this.head = 0;
+    return waiting;
+  }
+
+  /** The next unsettled queued job, or null. */
+  private nextQueued(): Job | null {
+    while (this.head < this.queue.length) {
+      const job = this.queue[this.head++]!;
+      if (!job.settled && !job.watch?.aborted) {
+        // Drop the consumed prefix now and then so a long-lived pool does not hold old jobs.
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        return job;
+      }
+    }
+    this.queue = [];
+    this.head = 0;
+    return null;
+  }
+
+  private watch(job: Job, signal: AbortSignal): void {
+    let entry = this.watched.get(signal);
+    if (!entry) {
+      const created: Watch = { jobs: new Set<Job>(), listener: () => this.abortAll(signal, created), aborted: false };
+      entry = created;
+      this.watched.set(signal, entry);
+      signal.addEventListener('abort', entry.listener, { once: true });
+    }
+    entry.jobs.add(job);
+    job.watch = entry;
+  }
+
+  private unwatch(job: Job): void {
+    const signal = job.options.signal;
+    const entry = job.watch;
+    if (!signal || !entry || entry.aborted) return;  // an aborted entry is being walked by abortAll
+    entry.jobs.delete(job);
+    if (entry.jobs.size === 0) {
+      this.watched.delete(signal);
+      signal.removeEventListener('abort', entry.listener);
+    }
   }
 
   private finish(slot: Slot): void {
@@ -289,13 +353,14 @@ export class WorkerPool {
 
   private pump(): void {
     if (this.disposed) return;
-    while (this.queue.length) {
+    while (this.head < this.queue.length) {
       const slot = this.slots.find((s) => s.state === 'idle');
       if (!slot) {
         if (this.slots.length === 0) this.failQueue({ kind: 'WorkerCrashed', message: 'no worker is running' });
         return;
       }
-      const job = this.queue.shift()!;
+      const job = this.nextQueued();
+      if (!job) return;
       slot.state = 'busy';
       slot.job = job;
       job.slot = slot;
@@ -304,31 +369,49 @@ export class WorkerPool {
     }
   }
 
-  private abort(job: Job): void {
-    if (job.settled) return;
-    const reason = abortReason(job.options.signal!);
-    const slot = job.slot;
-    if (!slot) {
-      this.queue = this.queue.filter((j) => j !== job);
-      this.settle(job, reason);
-      return;
+  /**
+   * A signal fired: every job under it rejects with one shared AbortError. The entry is marked
+   * aborted at once, so no worker takes any of its queued jobs (O(1) however big the batch); the
+   * running ones stop now; the queued ones reject ABORT_SLICE per task. Aborting a million-job batch
+   * thus rejects the caller's Promise.all within the first slice and never blocks the thread for
+   * more than a few milliseconds. Queued jobs stay in the queue, and pump() skips them.
+   */
+  private abortAll(signal: AbortSignal, entry: Watch): void {
+    this.watched.delete(signal);
+    entry.aborted = true;
+    const reason = abortReason(signal);
+    let replaced = false;
+    for (const slot of [...this.slots]) {
+      const job = slot.job;
+      if (!job || job.settled || job.watch !== entry) continue;
+      if (slot.cancel) {
+        // The worker sees this at its next ODE step and stops; the slot frees when it replies.
+        Atomics.store(slot.cancel, 0, job.id);
+        this.settle(job, reason);
+      } else {
+        // No shared memory (a page that is not cross-origin isolated): stop the worker itself.
+        this.settle(job, reason);
+        this.replace(slot);
+        replaced = true;
+      }
     }
-    if (slot.cancel) {
-      // The worker sees this at its next ODE step and stops; the slot frees when it replies.
-      Atomics.store(slot.cancel, 0, job.id);
-      this.settle(job, reason);
-    } else {
-      // No shared memory (a page that is not cross-origin isolated): stop the worker itself.
-      this.settle(job, reason);
-      this.replace(slot);
-      this.pump();
-    }
+    const waiting = entry.jobs.values();
+    const slice = () => {
+      for (let k = 0; k < ABORT_SLICE; ++k) {
+        const next = waiting.next();
+        if (next.done) return;
+        this.settle(next.value, reason);
+      }
+      setTimeout(slice, 0);
+    };
+    slice();
+    if (replaced) this.pump();
   }
 
   private settle(job: Job, error: unknown, value?: unknown): void {
     if (job.settled) return;
     job.settled = true;
-    if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
+    this.unwatch(job);
     if (error) job.reject(error instanceof Error ? error : new EnfError(String(error)));
     else job.resolve(value);
   }

@@ -13,7 +13,23 @@ export interface WeightsInfo {
   metadata: Record<string, string>;
 }
 
-const FIX = 'download or convert the weights again (python3 weights/convert_checkpoint.py)';
+const FIX =
+  "use the qm9.safetensors the package ships (loadModel('qm9')), or convert the authors' checkpoint again with the enf-wasm repository's weights/convert_checkpoint.py";
+
+/** What bytes that are not safetensors look like, when they are text: an HTML page, JSON or plain text. */
+function sniffText(bytes: Uint8Array): string | null {
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
+  if (!head) return null;
+  if (/^<(!doctype\s+html|html|head|body|meta|title|script)\b/i.test(head))
+    return "an HTML page, not a safetensors file: the server answered with a web page (a 404 page, or a dev server's index.html fallback for a path that has no file); check the weights URL";
+  if (head.startsWith('<')) return 'XML/markup text, not a safetensors file; check the weights URL or path';
+  if (head.startsWith('{') || head.startsWith('['))
+    return 'JSON text, not a safetensors file (a safetensors file starts with an 8-byte header length); check the weights URL or path';
+  let printable = 0;
+  for (const c of head) if (c >= ' ' || c === '\n' || c === '\r' || c === '\t') printable++;
+  if (printable / head.length > 0.95) return 'plain text, not a safetensors file; check the weights URL or path';
+  return null;
+}
 
 /** The parsed safetensors header and where the data section starts and (by the header) ends. */
 export interface SafetensorsHeader {
@@ -24,10 +40,15 @@ export interface SafetensorsHeader {
 
 /** Parses a safetensors header (the one place in the package that does); WeightsError saying what is wrong. */
 export function parseSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.length >= 8 ? view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32 : 0;
+  if (bytes.length < 16 || n < 2 || 8 + n > bytes.length) {
+    // Text where binary was expected is the usual case (an error page): say what it is.
+    const text = sniffText(bytes);
+    if (text) throw new WeightsError(`the weights file (${bytes.length} bytes) is ${text}`);
+  }
   if (bytes.length < 16)
     throw new WeightsError(`the weights file is ${bytes.length} bytes, too short to be a safetensors file; ${FIX}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
   if (n < 2 || 8 + n > bytes.length)
     throw new WeightsError(
       `the weights file's header claims ${n} bytes but the file has ${bytes.length}: it is truncated or not a safetensors file; ${FIX}`,
