@@ -284,6 +284,41 @@ val parse_xyz(std::string text, double max_atoms) {
   });
 }
 
+// One molecule from XYZ or a one-record SDF / MOL text, told apart by content.
+val parse_molecule(std::string text, double max_atoms) {
+  return guarded([&] {
+    const enf::chem::Molecule m = enf::chem::parse_molecule(text, to_int(max_atoms, "maxAtoms", 1, kHelperMaxAtoms));
+    val out = val::object();
+    out.set("elements", symbols_of(m.types));
+    out.set("positions", typed_copy(m.positions));
+    return out;
+  });
+}
+
+// Every record of an SDF: each with its molecule or its error.
+val parse_sdf(std::string text, double max_atoms) {
+  return guarded([&] {
+    const std::vector<enf::chem::SdfRecord> records =
+        enf::chem::parse_sdf(text, to_int(max_atoms, "maxAtoms", 1, kHelperMaxAtoms));
+    val list = val::array();
+    for (const auto& r : records) {
+      val item = val::object();
+      item.set("index", r.index);
+      item.set("line", r.line);
+      item.set("title", r.title);
+      item.set("error", r.error);
+      if (r.error.empty()) {
+        item.set("elements", symbols_of(r.molecule.types));
+        item.set("positions", typed_copy(r.molecule.positions));
+      }
+      list.call<void>("push", item);
+    }
+    val out = val::object();
+    out.set("records", list);
+    return out;
+  });
+}
+
 // A molecule for the helpers: converted, then checked by the core (sizes, types, finite coordinates).
 enf::chem::Molecule checked_molecule(const val& elements, const val& positions) {
   enf::chem::Molecule m = molecule_from(elements, positions);
@@ -352,6 +387,8 @@ EMSCRIPTEN_BINDINGS(enf_wasm) {
       .function("verify", &WasmModel::verify);
   emscripten::function("loadModel", &load_model);
   emscripten::function("parseXyz", &parse_xyz);
+  emscripten::function("parseMolecule", &parse_molecule);
+  emscripten::function("parseSdf", &parse_sdf);
   emscripten::function("toXyz", &to_xyz);
   emscripten::function("toSdf", &to_sdf);
   emscripten::function("bonds", &bonds);

@@ -7,65 +7,25 @@
 #include <limits>
 
 #include "chem/elements.hpp"
+#include "chem/text.hpp"
 #include "errors.hpp"
 
 namespace enf::chem {
 
 namespace {
 
-struct Lines {
-  std::string_view text;
-  size_t pos = 0;
-  int number = 0;  // 1-based number of the last line returned
-  bool next(std::string_view& line) {
-    if (pos >= text.size()) return false;
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    line = text.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    pos = end + 1;
-    ++number;
-    return true;
-  }
-};
-
-std::vector<std::string_view> fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
-    const size_t start = i;
-    while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
-  return out;
-}
-
-bool blank(std::string_view line) { return fields(line).empty(); }
+using text::blank;
+using text::fields;
+using text::Lines;
 
 [[noreturn]] void fail(int line, const std::string& what) {
   throw InvalidInput("XYZ line " + std::to_string(line) + ": " + what);
 }
 
-bool equals_lower(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t k = 0; k < a.size(); ++k)
-    if (std::tolower(static_cast<unsigned char>(a[k])) != lower[k]) return false;
-  return true;
-}
-
-// A decimal number such as -1.5e-3. strtod alone would also take hex floats ("0x1p3").
 double parse_number(std::string_view f, int line, const char* what) {
-  const std::string s(f);
-  std::string_view body = f;
-  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
-  if (equals_lower(body, "nan") || equals_lower(body, "inf") || equals_lower(body, "infinity"))
-    fail(line, std::string("the ") + what + " is not finite (NaN or Inf)");
-  const bool decimal = s.find_first_not_of("0123456789+-.eE") == std::string::npos;
-  char* end = nullptr;
-  const double v = decimal ? std::strtod(s.c_str(), &end) : 0.0;
-  if (!decimal || end != s.c_str() + s.size()) fail(line, std::string("the ") + what + " '" + s + "' is not a number");
-  if (!std::isfinite(v)) fail(line, std::string("the ") + what + " '" + s + "' is not finite (NaN or Inf)");
+  double v = 0;
+  const std::string error = text::parse_decimal(f, what, v);
+  if (!error.empty()) fail(line, error);
   return v;
 }
 

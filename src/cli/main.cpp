@@ -29,7 +29,7 @@ const char* kUsage = R"(enf: E(n) equivariant normalizing flow on QM9 (native bu
 usage:
   enf sample     [--atoms M] [--seed S] [--count C] [--rtol R] [--atol A] [--format xyz|sdf|json]
   enf trajectory [--atoms M] [--seed S] [--frames F] [--rtol R] [--atol A]     (multi-frame XYZ)
-  enf score FILE.xyz [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
+  enf score FILE.xyz|FILE.sdf|FILE.mol [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
   enf verify GOLDEN.json... [--rtol R] [--atol A]
 common options:
   --weights PATH   converted QM9 weights (default: the build tree's weights/qm9.safetensors)
@@ -164,8 +164,8 @@ int cmd_trajectory(const Args& a, const enf::Qm9Model& model, std::ostream& out)
 }
 
 int cmd_score(const Args& a, const enf::Qm9Model& model, std::ostream& out) {
-  if (a.positional.size() != 1) throw enf::InvalidInput("score takes one XYZ file");
-  const enf::chem::Molecule mol = enf::chem::parse_xyz(read_file(a.positional[0]), model.max_atoms());
+  if (a.positional.size() != 1) throw enf::InvalidInput("score takes one XYZ, SDF or MOL file");
+  const enf::chem::Molecule mol = enf::chem::parse_molecule(read_file(a.positional[0]), model.max_atoms());
   enf::LikelihoodOptions o;
   const std::string trace = a.get("trace", "hutchinson");
   if (trace != "exact" && trace != "hutchinson") throw enf::InvalidInput("--trace must be exact or hutchinson");

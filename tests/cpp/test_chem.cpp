@@ -311,6 +311,88 @@ TEST(Sdf, FixedWidthBlocksHoldEveryAtomAndBond) {
   EXPECT_EQ(lines[16], "$$$$");
 }
 
+// Reading SDF / MOL: our own output reads back (to the file's 4 decimals), records with errors
+// name their record and line while the others still read, and foreign layouts are accepted.
+TEST(SdfRead, RoundTripOfEveryRecord) {
+  const std::vector<Molecule> ms = {water(), methane(), ethylene(), hcn(), benzene(1.39)};
+  std::string sdf;
+  for (size_t k = 0; k < ms.size(); ++k) sdf += enf::chem::to_sdf(ms[k], enf::chem::bonds(ms[k]), "mol " + std::to_string(k));
+  const auto records = enf::chem::parse_sdf(sdf);
+  ASSERT_EQ(records.size(), ms.size());
+  for (size_t k = 0; k < ms.size(); ++k) {
+    EXPECT_EQ(records[k].error, "");
+    EXPECT_EQ(records[k].index, static_cast<int>(k));
+    EXPECT_EQ(records[k].title, "mol " + std::to_string(k));
+    EXPECT_EQ(records[k].molecule.types, ms[k].types);
+    ASSERT_EQ(records[k].molecule.positions.size(), ms[k].positions.size());
+    for (size_t i = 0; i < ms[k].positions.size(); ++i) EXPECT_NEAR(records[k].molecule.positions[i], ms[k].positions[i], 5e-5);
+  }
+  EXPECT_EQ(records[1].line, 1 + 11);  // water's record is 11 lines: 4 header, 3 atoms, 2 bonds, M  END, $$$$
+  // A MOL file (no "$$$$") and CRLF line ends.
+  std::string mol = enf::chem::to_sdf(water(), {}, "w");
+  mol = mol.substr(0, mol.find("$$$$"));
+  std::string crlf;
+  for (char c : mol) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  for (const std::string& text : {mol, crlf}) {
+    const Molecule m = enf::chem::parse_molecule(text);
+    EXPECT_EQ(m.types, water().types);
+  }
+  EXPECT_TRUE(enf::chem::looks_like_molfile(mol));
+  // Blank titles are common: the record still starts on its first line. A title "$$$$" is escaped.
+  const auto blank_titles = enf::chem::parse_sdf(enf::chem::to_sdf(water(), {}, "") + enf::chem::to_sdf(hcn(), {}, "  ") + "\n\n");
+  ASSERT_EQ(blank_titles.size(), 2u);
+  EXPECT_EQ(blank_titles[0].error, "");
+  EXPECT_EQ(blank_titles[1].molecule.types, hcn().types);
+  const auto dollar = enf::chem::parse_sdf(enf::chem::to_sdf(water(), {}, " $$$$ "));
+  ASSERT_EQ(dollar.size(), 1u);
+  EXPECT_EQ(dollar[0].error, "");
+  EXPECT_FALSE(enf::chem::looks_like_molfile(enf::chem::to_xyz(water(), "x")));
+  EXPECT_EQ(enf::chem::parse_molecule(enf::chem::to_xyz(water(), "x")).types, water().types);
+}
+
+TEST(SdfRead, BadRecordsNameTheirLineAndTheRestStillRead) {
+  const std::string good = enf::chem::to_sdf(water(), {}, "good");
+  // Record 2 (from line 10: records are 9 lines here): an unknown element on its 5th line, line 14.
+  std::string bad = good;
+  bad.replace(bad.find(" O  "), 4, " Cl ");
+  // Record 3: cut after two of its three atoms.
+  std::string cut = good.substr(0, good.find("\n", good.find("\n", good.find("V2000") + 1) + 1) + 1);
+  cut = cut.substr(0, cut.rfind('\n', cut.size() - 2) + 1);
+  const std::string text = good + bad + cut + "$$$$\n" + good;
+  const auto r = enf::chem::parse_sdf(text);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[0].error, "");
+  EXPECT_NE(r[1].error.find("SDF record 2 (line 10), line 14: unknown element 'Cl'"), std::string::npos) << r[1].error;
+  EXPECT_NE(r[2].error.find("SDF record 3"), std::string::npos) << r[2].error;
+  EXPECT_NE(r[2].error.find("expected 3 atom lines"), std::string::npos) << r[2].error;
+  EXPECT_EQ(r[3].error, "") << r[3].error;
+  EXPECT_EQ(r[3].title, "good");
+  expect_invalid([&] { enf::chem::parse_molecule(good + good); }, "more than one molecule");
+  expect_invalid([&] { enf::chem::parse_molecule(bad); }, "unknown element 'Cl'");
+  expect_invalid([] { enf::chem::parse_sdf("\n\n  \n"); }, "empty");
+  // Too many atoms, V3000, NaN coordinates, a counts line that is not one.
+  std::string many = "big\n\n\n 30  0  0  0  0  0  0  0  0  0999 V2000\n";
+  expect_invalid([&] { enf::chem::parse_molecule(many); }, "this model allows at most 29");
+  expect_invalid([] { enf::chem::parse_molecule("v3\n\n\n  0  0  0     0  0            999 V3000\n"); }, "V3000");
+  std::string nan = good;
+  nan.replace(nan.find("    0.0000    0.0000    0.0000"), 10, "       nan");
+  expect_invalid([&] { enf::chem::parse_molecule(nan); }, "not finite");
+  expect_invalid([] { enf::chem::parse_molecule("t\n\n\n  x  y  0  0  0  0  0  0  0  0999 V2000\n"); }, "is not a count");
+}
+
+TEST(SdfRead, LooseColumnsAndDataItems) {
+  // A writer that does not keep the V2000 columns, with properties and data items after M  END.
+  const std::string text =
+      "methanol\n  other-tool\n\n2 1 0 0 0 0 0 0 0 0999 V2000\n"
+      "  -0.7 0.01 0.0 C 0 0\n 0.72 -0.02 0.003 O 0 0\n1 2 1 0\nM  CHG  1   2   0\nM  END\n> <name>\nmethanol\n\n$$$$\n";
+  const auto r = enf::chem::parse_sdf(text);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].error, "");
+  EXPECT_EQ(r[0].molecule.types, (std::vector<int>{C, O}));
+  EXPECT_DOUBLE_EQ(r[0].molecule.positions[3], 0.72);
+  EXPECT_DOUBLE_EQ(r[0].molecule.positions[5], 0.003);
+}
+
 TEST(Chem, StabilityOfTheQm9TestSplit) {
   if (!std::filesystem::exists(ENF_QM9_TEST))
     GTEST_SKIP() << "QM9 test split absent (" << ENF_QM9_TEST

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ready as enfReady, toSDF } from 'enf-wasm';
 import { artifacts, buildDemo, collectProblems, launchChromium, serveDemo, skipNoChromium, skipNoWeights } from './helpers.mjs';
 
 const skip = skipNoWeights || skipNoChromium;
@@ -62,6 +63,9 @@ test('demo states: loading, first molecule, playback, cancel, failure, fields, r
     const lines = await page.evaluate(() => window.__statusLines);
     assert.ok(lines.some((l) => /^Loading the model: /.test(l)), `no loading progress among ${JSON.stringify(lines)}`);
     for (const l of lines) assert.doesNotMatch(l, /undefined|NaN/, `status line "${l}"`);
+    // This server sends no Content-Length: the total comes from the file's own header, so the
+    // download's progress still moves (it stayed at 0 % before).
+    assert.ok(lines.some((l) => /downloading the weights \([0-9.]+ of [0-9.]+ MB\), [1-9]\d* %/.test(l)), `no download progress among ${JSON.stringify(lines)}`);
 
     // On load: a stable showcase molecule in the viewer, with a card, a legend and a text alternative.
     assert.match(await page.textContent('#frame-info'), /\(the sampled molecule\)/);
@@ -186,6 +190,23 @@ test('demo states: loading, first molecule, playback, cancel, failure, fields, r
     assert.match(await page.textContent('#score-result'), /std\. error[0-9.]+ nats \(4 probes\)/);
     assert.match(await page.textContent("#score-typical"), /QM9 test molecules score between/);
     assert.match(await page.locator('.card').first().textContent(), /QM9 test #/);
+
+    // SDF input: every record scored into a card; a record that cannot be read is listed.
+    await enfReady();
+    const water = { elements: ['O', 'H', 'H'], positions: [0, 0, 0.12, 0, 0.76, -0.48, 0, -0.76, -0.48] };
+    const methanol = { elements: ['C', 'O', 'H', 'H', 'H', 'H'],
+      positions: [-0.75, 0, 0, 0.67, 0, 0, -1.1, 1.03, 0, -1.1, -0.5, 0.9, -1.1, -0.5, -0.9, 0.98, 0.9, 0] };
+    const sdf = toSDF(water, 'water') + toSDF(methanol, 'methanol') +
+      'chlorine\n\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 Cl  0  0\nM  END\n$$$$\n';
+    const cardsBefore = await page.locator('.card').count();
+    await page.fill('#xyz-input', sdf);
+    await page.click('#score');
+    await page.waitForFunction(() => window.__enfDemo.lastScoreMany, null, { timeout: 120_000 });
+    assert.deepEqual(await page.evaluate(() => window.__enfDemo.lastScoreMany), { scored: 2, failed: 1 });
+    assert.equal(await page.locator('.card').count(), cardsBefore + 2);
+    assert.match(await page.textContent('#score-error'), /SDF record 3 \(line \d+\), line \d+: unknown element 'Cl'/);
+    assert.match(await page.locator('.card').first().textContent(), /methanol/);
+    await page.locator('.scoring').screenshot({ path: join(artifacts, 'demo-score-sdf.png') });
 
     // Hover labels: some point of the canvas is over an atom and names it with its neighbours.
     const box = await page.locator('#viewer canvas').boundingBox();

@@ -19,6 +19,9 @@ import type {
   TrajectoryOptions,
   VerifyCheck,
   VerifyOptions,
+  SdfRecord,
+  ScoreManyItem,
+  ScoreManyOptions,
 } from './types.js';
 import { parseSafetensorsHeader, readWeightsHeader, type WeightsInfo } from './weights.js';
 import { instantiate, type EnfModuleFactory, type EnfWasmModule, type Fallible } from './wasm-module.js';
@@ -245,7 +248,79 @@ export class EnfModel {
     };
   }
 
-  /** log p(x, h, M) of a molecule (or XYZ text) in nats, with its terms. */
+  /**
+   * log p(x, h, M) in nats, with its terms, of each molecule: an array of molecules (or XYZ / MOL
+   * texts), or the text of an SDF with many records. Spread over the pool; a molecule that fails (a
+   * record that cannot be read, a solver error) gets its error and the others go on. Progress after
+   * each molecule; the signal aborts them all (the promise rejects with AbortError).
+   */
+  async scoreMany(inputs: ReadonlyArray<MoleculeInput | string> | string, options: ScoreManyOptions = {}): Promise<ScoreManyItem[]> {
+    const pool = this.live();
+    const o = options ?? {};
+    const core = coreOptions('score', o, ['signal', 'onProgress']);
+    if (o.signal?.aborted) throw new AbortError();
+    type Entry = { title: string; payload: Record<string, unknown> | null; error: Error | null };
+    let entries: Entry[];
+    if (typeof inputs === 'string') {
+      const records = parseSdfText(inputs);
+      entries = records.map((r) => ({
+        title: r.title,
+        payload: r.molecule ? { elements: r.molecule.elements, positions: r.molecule.positions, xyz: '' } : null,
+        error: r.error ? new InvalidInputError(r.error) : null,
+      }));
+    } else if (Array.isArray(inputs)) {
+      entries = inputs.map((m) => {
+        try {
+          if (typeof m === 'string') return { title: '', payload: { elements: [], positions: new Float64Array(0), xyz: m }, error: null };
+          const a = moleculeArrays(m);
+          return { title: '', payload: { elements: a.elements, positions: a.positions, xyz: '' }, error: null };
+        } catch (e) {
+          return { title: '', payload: null, error: e instanceof Error ? e : new InvalidInputError(String(e)) };
+        }
+      });
+    } else {
+      throw new InvalidInputError('scoreMany takes an array of molecules (or XYZ / MOL texts) or the text of an SDF file');
+    }
+    const inner = new AbortController();
+    const forward = () => inner.abort(o.signal?.reason);
+    o.signal?.addEventListener('abort', forward, { once: true });
+    let done = 0;
+    const tick = () => {
+      done += 1;
+      try {
+        o.onProgress?.(done / entries.length, done);
+      } catch {
+        // a progress callback must not break the batch
+      }
+    };
+    try {
+      const jobs = entries.map(async (e, index): Promise<ScoreManyItem> => {
+        if (!e.payload) {
+          tick();
+          return { index, title: e.title, score: null, error: e.error };
+        }
+        try {
+          const score = (await pool.run({ op: 'score', ...e.payload, options: core } as never, { signal: inner.signal })) as ScoreResult;
+          tick();
+          return { index, title: e.title, score, error: null };
+        } catch (err) {
+          if (inner.signal.aborted || err instanceof AbortError) throw err;
+          tick();
+          return { index, title: e.title, score: null, error: err instanceof Error ? err : new EnfError(String(err)) };
+        }
+      });
+      try {
+        return await Promise.all(jobs);
+      } catch (e) {
+        inner.abort();
+        throw e;
+      }
+    } finally {
+      o.signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  /** log p(x, h, M) of a molecule (or XYZ / SDF / MOL text) in nats, with its terms. */
   async score(input: MoleculeInput | string, options: ScoreOptions = {}): Promise<ScoreResult> {
     const pool = this.live();
     const o = options ?? {};
@@ -416,6 +491,19 @@ function unwrap<T>(r: Fallible<T>): T {
   return r as T;
 }
 
+/** Every record of an SDF / MOL text (the helper module is loaded by loadModel or ready()). */
+function parseSdfText(text: string): SdfRecord[] {
+  if (typeof text !== 'string') throw new InvalidInputError('parseSDF takes the text of an SDF or MOL file');
+  const r = unwrap(helperModule().parseSdf(text, 100000));
+  return r.records.map((x) => ({
+    index: x.index,
+    line: x.line,
+    title: x.title,
+    molecule: x.error ? null : { elements: (x.elements ?? []) as ElementSymbol[], positions: x.positions ?? new Float64Array(0) },
+    error: x.error || null,
+  }));
+}
+
 export function chemHelpers(platform: Platform) {
   return {
     /** Resolves when the helpers below can run (loadModel() waits for this too). */
@@ -426,6 +514,17 @@ export function chemHelpers(platform: Platform) {
     parseXYZ(text: string): { elements: ElementSymbol[]; positions: Float64Array } {
       if (typeof text !== 'string') throw new InvalidInputError('parseXYZ takes the text of an XYZ file');
       const r = unwrap(helperModule().parseXyz(text, 100000));
+      return { elements: r.elements as ElementSymbol[], positions: r.positions };
+    },
+    /**
+     * Every record of an SDF (or the molecule of a MOL file), V2000: each with its atoms and
+     * positions, or its error (naming record and line) while the other records still read.
+     */
+    parseSDF: parseSdfText,
+    /** One molecule from XYZ (first frame) or one-record SDF / MOL text, told apart by content. */
+    parseMolecule(text: string): { elements: ElementSymbol[]; positions: Float64Array } {
+      if (typeof text !== 'string') throw new InvalidInputError('parseMolecule takes the text of an XYZ, SDF or MOL file');
+      const r = unwrap(helperModule().parseMolecule(text, 100000));
       return { elements: r.elements as ElementSymbol[], positions: r.positions };
     },
     /** XYZ text of a molecule. */
@@ -443,7 +542,7 @@ export function chemHelpers(platform: Platform) {
       const { elements, positions } = moleculeArrays(molecule);
       const flat = unwrap(helperModule().bonds(elements, positions)).bonds;
       const out: Bond[] = [];
-      for (let k = 0; k + 2 < flat.length; k += 3) out.push({ i: flat[k], j: flat[k + 1], order: flat[k + 2] });
+      for (let k = 0; k + 2 < flat.length; k += 3) out.push({ i: flat[k]!, j: flat[k + 1]!, order: flat[k + 2] as Bond['order'] });
       return out;
     },
     /** Per-atom valence check of a molecule (the paper's atom and molecule stability). */

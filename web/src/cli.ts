@@ -10,14 +10,14 @@ import { evaluate, writeReport } from './eval-node.js';
 import { formatProportion, insideInterval } from './eval-report.js';
 import type { EvalProgress } from './eval.js';
 import { loadModel, toSDF, toXYZ, type EnfModel } from './node.js';
-import type { Molecule, SolverMethod, VerifyCheck } from './types.js';
+import type { Molecule, ScoreResult, SolverMethod, VerifyCheck } from './types.js';
 
 const USAGE = `enf: E(n) equivariant normalizing flow on QM9 (WebAssembly build, Node)
 
 usage:
   enf sample     [--atoms M] [--seed S] [--count C] [--rtol R] [--atol A] [--format xyz|sdf|json]
   enf trajectory [--atoms M] [--seed S] [--frames F] [--rtol R] [--atol A]     (multi-frame XYZ)
-  enf score FILE.xyz [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
+  enf score FILE|- [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
   enf verify GOLDEN.json... [--rtol R] [--atol A]
   enf bench [--data QM9_TEST.npz] [--quick] [--no-exact] [--pool N [--pool-only]]
   enf --version | enf CMD --help
@@ -51,7 +51,10 @@ const COMMANDS: Record<string, { options: string[]; flags: string[]; usage: stri
   score: {
     options: [...COMMON, ...SOLVER, 'trace', 'probes', 'samples', 'seed'],
     flags: [],
-    usage: 'enf score FILE.xyz [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]\n  log-likelihood of a molecule in nats (JSON)',
+    usage:
+      'enf score FILE|- [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]\n' +
+      '  log-likelihood in nats, a JSON line per molecule: FILE is XYZ, SDF or MOL (told apart by content; every\n' +
+      '  record of an SDF is scored), - reads standard input. The JSON uses the native enf\'s snake_case names.',
   },
   verify: {
     options: [...COMMON, 'rtol', 'atol'],
@@ -214,23 +217,46 @@ async function cmdTrajectory(a: Args, model: EnfModel, out: Output): Promise<num
   return 0;
 }
 
+/** One score as a JSON line (the native `enf score`'s names; SDF records add their index and title). */
+function scoreJson(r: ScoreResult, record?: { index: number; title: string }): string {
+  return (
+    `{${record ? `"index":${record.index},"title":${JSON.stringify(record.title)},` : ''}` +
+    `"log_likelihood":${jsonNumber(r.logLikelihood)},"per_atom":${jsonNumber(r.perAtom)},"stderr":${jsonNumber(r.stderr)},` +
+    `"terms":{"log_pz":${jsonNumber(r.terms.logPz)},"delta_logp":${jsonNumber(r.terms.deltaLogp)},` +
+    `"log_q":${jsonNumber(r.terms.logQ)},"log_pM":${jsonNumber(r.terms.logPM)}},"atoms":${r.atoms},"nfe":${r.nfe},` +
+    `"trace":"${r.trace}","units":"nats","ms":${jsonNumber(r.ms)}}\n`
+  );
+}
+
 async function cmdScore(a: Args, model: EnfModel, out: Output): Promise<number> {
-  if (a.positional.length !== 1) throw new InvalidInputError('score takes one XYZ file');
+  if (a.positional.length !== 1) throw new InvalidInputError('score takes one file (XYZ, SDF or MOL, told apart by content), or - for standard input');
   const trace = a.get('trace', 'hutchinson');
   if (trace !== 'exact' && trace !== 'hutchinson') throw new InvalidInputError('--trace must be exact or hutchinson');
-  const r = await model.score(readText(a.positional[0]), {
+  const path = a.positional[0]!;
+  const text = path === '-' ? readFileSync(0, 'utf8') : readText(path);
+  const options = {
     trace,
     probes: a.integer('probes', 1, 1, 1024),
     samples: a.integer('samples', 1, 1, 1000),
     seed: a.integer('seed', 0, 0, 2 ** 53),
     ...solver(a),
-  });
-  out.write(
-    `{"log_likelihood":${jsonNumber(r.logLikelihood)},"per_atom":${jsonNumber(r.perAtom)},"stderr":${jsonNumber(r.stderr)},` +
-      `"terms":{"log_pz":${jsonNumber(r.terms.logPz)},"delta_logp":${jsonNumber(r.terms.deltaLogp)},` +
-      `"log_q":${jsonNumber(r.terms.logQ)},"log_pM":${jsonNumber(r.terms.logPM)}},"atoms":${r.atoms},"nfe":${r.nfe},` +
-      `"trace":"${trace}","units":"nats","ms":${jsonNumber(r.ms)}}\n`,
-  );
+  } as const;
+  // An SDF (or MOL) file: every record, a JSON line each, over the pool; a record that cannot be
+  // read or scored gets an error line and the exit code is 1.
+  if (/^(?:[^\n]*\n){3}[^\n]*V[23]000/.test(text)) {
+    const items = await model.scoreMany(text, options);
+    let failed = 0;
+    for (const it of items) {
+      if (it.score) out.write(scoreJson(it.score, it));
+      else {
+        failed += 1;
+        out.write(`{"index":${it.index},"title":${JSON.stringify(it.title)},"error":${JSON.stringify(it.error?.message ?? 'failed')}}\n`);
+      }
+    }
+    if (failed) process.stderr.write(`enf: ${failed} of ${items.length} molecules could not be scored (see their "error" lines)\n`);
+    return failed ? 1 : 0;
+  }
+  out.write(scoreJson(await model.score(text, options)));
   return 0;
 }
 

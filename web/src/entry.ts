@@ -23,10 +23,14 @@ export function entryPoints(platform: Platform) {
     loadParticleFlow(bytes: Uint8Array | ArrayBuffer): Promise<ParticleFlow> {
       return loadParticleFlowWith(platform, bytes);
     },
-    /** Resolves when parseXYZ, toXYZ, toSDF, bonds and stability can run (loadModel() waits for this too). */
+    /** Resolves when parseXYZ, parseSDF, parseMolecule, toXYZ, toSDF, bonds and stability can run (loadModel() waits for this too). */
     ready: chem.ready,
     /** Parses XYZ text into `{ elements, positions }` (Å). */
     parseXYZ: chem.parseXYZ,
+    /** Every record of an SDF / MOL text (V2000): its molecule or its error, per record. */
+    parseSDF: chem.parseSDF,
+    /** One molecule from XYZ or a one-record SDF / MOL text, by content. */
+    parseMolecule: chem.parseMolecule,
     /** XYZ text of a molecule. */
     toXYZ: chem.toXYZ,
     /** SDF (V2000) text of a molecule, with bonds inferred from distances. */

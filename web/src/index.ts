@@ -8,7 +8,7 @@ import { entryPoints } from './entry.js';
 import { browserPlatform } from './platform-browser.js';
 
 export * from './exports.js';
-export const { loadModel, createTrainer, loadParticleFlow, ready, parseXYZ, toXYZ, toSDF, bonds, stability, formula } =
+export const { loadModel, createTrainer, loadParticleFlow, ready, parseXYZ, parseSDF, parseMolecule, toXYZ, toSDF, bonds, stability, formula } =
   entryPoints(browserPlatform);
 /** The model report (pass `rdkit`, an initialised @rdkit/rdkit module, for SMILES). */
 export { evaluate } from './eval.js';

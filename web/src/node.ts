@@ -3,7 +3,7 @@ import { entryPoints } from './entry.js';
 import { nodePlatform } from './platform-node.js';
 
 export * from './exports.js';
-export const { loadModel, createTrainer, loadParticleFlow, ready, parseXYZ, toXYZ, toSDF, bonds, stability, formula } =
+export const { loadModel, createTrainer, loadParticleFlow, ready, parseXYZ, parseSDF, parseMolecule, toXYZ, toSDF, bonds, stability, formula } =
   entryPoints(nodePlatform);
 /** The model report; in Node it reads the test split from `data` and loads @rdkit/rdkit itself. */
 export { evaluate, loadRDKit, loadTestMolecules, writeReport, type NodeEvaluateOptions } from './eval-node.js';

@@ -2,6 +2,7 @@
 // compilation of the .wasm next to this file. index.ts builds on it.
 import type { Platform } from './api.js';
 import { fetchChecked } from './fetch.js';
+import { declaredSafetensorsSize } from './weights.js';
 import type { EnfModuleFactory } from './wasm-module.js';
 
 let compiled: Promise<WebAssembly.Module> | null = null;
@@ -48,17 +49,27 @@ export const browserPlatform: Platform = {
     typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false,
   async readSource(source, onBytes, signal) {
     const r = await fetchChecked(source, 'the weights', signal);
-    const total = Number(r.headers.get('content-length')) || 0;
+    let total = Number(r.headers.get('content-length')) || 0;
     if (!r.body) return new Uint8Array(await r.arrayBuffer());
     const reader = r.body.getReader();
     const chunks: Uint8Array[] = [];
     let loaded = 0;
+    // Without a Content-Length (compressed or chunked responses) the file's own header says how
+    // big it is: progress still runs from 0 to 1.
+    let head = new Uint8Array(0);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
       loaded += value.length;
-      onBytes(loaded, total); // total 0: the server sent no Content-Length
+      if (!total && head.length < 65536) {
+        const grown = new Uint8Array(head.length + value.length);
+        grown.set(head);
+        grown.set(value, head.length);
+        head = grown;
+        total = declaredSafetensorsSize(head);
+      }
+      onBytes(loaded, total); // total 0: not known yet
     }
     const out = new Uint8Array(loaded);
     let at = 0;

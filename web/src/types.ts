@@ -8,7 +8,8 @@ export type ElementSymbol = 'H' | 'C' | 'N' | 'O' | 'F';
 export interface Bond {
   i: number;
   j: number;
-  order: number;
+  /** Single, double or triple. */
+  order: 1 | 2 | 3;
 }
 
 /** A sampled molecule. */
@@ -354,4 +355,35 @@ export interface ParticleScore {
   /** Wall time per configuration in the worker, ms. */
   ms: number;
   trace: 'exact' | 'hutchinson';
+}
+
+// ---- SDF / MOL input and batch scoring
+
+/** One record of an SDF (or the molecule of a MOL file), as parseSDF reads it. */
+export interface SdfRecord {
+  /** 0-based position in the file. */
+  index: number;
+  /** 1-based line where the record starts. */
+  line: number;
+  /** The record's title (first header line). */
+  title: string;
+  /** Its atoms and positions (Å), or null when the record could not be read. */
+  molecule: { elements: ElementSymbol[]; positions: Float64Array } | null;
+  /** Why the record could not be read (names its record and line), or null. */
+  error: string | null;
+}
+
+export interface ScoreManyOptions extends ScoreOptions {
+  /** Called after each molecule with the fraction done (0..1) and the molecules done so far. */
+  onProgress?: (fraction: number, done?: number) => void;
+}
+
+/** One molecule's outcome in scoreMany: its score, or the error that stopped it (the others go on). */
+export interface ScoreManyItem {
+  index: number;
+  /** The SDF record's title, or '' for other inputs. */
+  title: string;
+  score: ScoreResult | null;
+  /** An EnfError subclass (InvalidInputError for a record that could not be read), or null. */
+  error: Error | null;
 }

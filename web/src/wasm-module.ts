@@ -128,6 +128,12 @@ export interface EnfWasmModule {
   /** verifyChecksum false: the caller has checked the SHA-256 of these bytes already. */
   loadModel(bytes: Uint8Array, verifyChecksum: boolean): Fallible<{ model: WasmModel }>;
   parseXyz(text: string, maxAtoms: number): Fallible<{ elements: string[]; positions: Float64Array }>;
+  /** XYZ, or a one-record SDF / MOL, by content. */
+  parseMolecule(text: string, maxAtoms: number): Fallible<{ elements: string[]; positions: Float64Array }>;
+  parseSdf(
+    text: string,
+    maxAtoms: number,
+  ): Fallible<{ records: Array<{ index: number; line: number; title: string; error: string; elements?: string[]; positions?: Float64Array }> }>;
   toXyz(elements: Elements, positions: Float64Array, comment: string): Fallible<{ text: string }>;
   toSdf(elements: Elements, positions: Float64Array, title: string): Fallible<{ text: string }>;
   bonds(elements: Elements, positions: Float64Array): Fallible<{ bonds: Int32Array }>;

@@ -39,7 +39,7 @@ export function describeMolecule(mod: EnfWasmModule, r: SampleRecord, seed: numb
   const { elements, charges, positions } = r;
   const flat = check(mod.bonds(elements, positions)).bonds;
   const bonds: Bond[] = [];
-  for (let k = 0; k + 2 < flat.length; k += 3) bonds.push({ i: flat[k], j: flat[k + 1], order: flat[k + 2] });
+  for (let k = 0; k + 2 < flat.length; k += 3) bonds.push({ i: flat[k], j: flat[k + 1], order: flat[k + 2] as Bond['order'] });
   const st = check(mod.stability(elements, positions));
   return {
     elements: elements as ElementSymbol[],
@@ -157,13 +157,13 @@ export function createHandlers() {
       return { value: mol, transfer: [mol.positions.buffer] };
     },
 
-    /** log p of a molecule (arrays, or XYZ text parsed here); `options` as api::likelihood_call reads them. */
+    /** log p of a molecule (arrays, or XYZ / SDF / MOL text parsed here); `options` as api::likelihood_call reads them. */
     score(
       req: { elements: Array<string | number>; positions: Float64Array; xyz: string; options: CallOptions },
       c: JobContext,
     ): Handled<ScoreResult> {
       const m = c.model();
-      const input = req.xyz ? check(c.mod.parseXyz(req.xyz, m.maxAtoms())) : req;
+      const input = req.xyz ? check(c.mod.parseMolecule(req.xyz, m.maxAtoms())) : req;
       const t0 = performance.now();
       const r = check(m.logLikelihood(input.elements, input.positions, req.options, guard((f) => c.progress(f))));
       const trace = req.options.trace === 'exact' ? 'exact' : 'hutchinson';

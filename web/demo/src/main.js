@@ -2,7 +2,7 @@
 // The demo page: sample molecules while their trajectories stream into the viewer, browse them,
 // export them, check equivariance, and score molecules. All heavy work runs in the package's
 // worker pool; this file only wires the page.
-import { bonds, formula, loadModel, molBlock, parseXYZ, smilesOf, stability, toSDF, toXYZ } from 'enf-wasm';
+import { bonds, formula, loadModel, parseMolecule, parseSDF, smilesOf, stability, toSDF, toXYZ } from 'enf-wasm';
 import { download } from './download.js';
 import { FieldError, readNumber } from './fields.js';
 import { ELEMENTS } from './chemistry.js';
@@ -490,7 +490,11 @@ input.addEventListener('drop', async (e) => {
   if (file) input.value = await file.text();
   updateEstimate();
 });
-input.addEventListener('input', () => updateEstimate());
+input.addEventListener('input', () => {
+  // Edited text is no longer the picked QM9 molecule.
+  if ($('builtin').value && $('builtin').value !== input.value) $('builtin').value = '';
+  updateEstimate();
+});
 $('trace').addEventListener('change', () => updateEstimate());
 
 // Exact-trace cost grows as M³ (9M Jacobian columns per step, each an O(M²) network pass): measured
@@ -515,8 +519,9 @@ function updateEstimate() {
   $('probes').disabled = true;
   let atoms = 0;
   try {
-    atoms = parseXYZ(input.value).elements.length;
-  } catch { /* estimated once the XYZ parses */ }
+    const many = isSdf(input.value) ? parseSDF(input.value).filter((r) => r.molecule) : [];
+    atoms = many.length > 1 ? Math.max(...many.map((r) => r.molecule?.elements.length ?? 0)) : parseMolecule(input.value).elements.length;
+  } catch { /* estimated once the text parses */ }
   const s = atoms ? exactEstimateSeconds(atoms) : 0;
   el.textContent = atoms
     ? `Exact trace: about ${s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`} for ${atoms} atoms on this machine (an estimate; Cancel stops it).`
@@ -548,9 +553,20 @@ $('score').addEventListener('click', async () => {
     $('score-error').textContent = `Not scored: ${err.message}.`;
     return;
   }
+  // An SDF with several records: all of them, each a card (scoreMany over the pool).
+  if (isSdf(input.value)) {
+    let records;
+    try {
+      records = parseSDF(input.value);
+    } catch (err) {
+      $('score-error').textContent = messageOf(err);
+      return;
+    }
+    if (records.length > 1) return scoreRecords(records, trace, probes);
+  }
   let molecule;
   try {
-    molecule = parseXYZ(input.value);
+    molecule = parseMolecule(input.value);
   } catch (err) {
     $('score-error').textContent = messageOf(err);
     return;
@@ -589,13 +605,54 @@ $('score').addEventListener('click', async () => {
 });
 $('cancel-score').addEventListener('click', () => scoreAbort?.abort());
 
+/** Whether the text is an SDF / MOL file (its 4th line is a V2000 / V3000 counts line). */
+function isSdf(/** @type {string} */ text) {
+  return /^(?:[^\n]*\n){3}[^\n]*V[23]000/.test(text);
+}
+
+/**
+ * Scores every record of an SDF: a card per molecule, a line per record that could not be read.
+ * @param {import('enf-wasm').SdfRecord[]} records @param {'exact' | 'hutchinson'} trace @param {number} probes
+ */
+async function scoreRecords(records, trace, probes) {
+  if (!model) return;
+  scoreAbort = new AbortController();
+  $('score').disabled = true;
+  $('cancel-score').disabled = false;
+  try {
+    const items = await model.scoreMany(input.value, {
+      trace, probes, samples: 1, seed: 0, signal: scoreAbort.signal,
+      onProgress: (f) => { /** @type {any} */ ($('score-progress')).value = f; },
+    });
+    let scored = 0;
+    const failures = [];
+    for (const it of items) {
+      const r = records[it.index];
+      if (it.score && r?.molecule) {
+        scored += 1;
+        showScored(r.molecule, it.score.logLikelihood, it.score.stderr, r.title || `record ${it.index + 1}`);
+      } else failures.push(it.error?.message ?? `record ${it.index + 1} failed`);
+    }
+    demoState.lastScoreMany = { scored, failed: failures.length };
+    $('score-result').replaceChildren(resultRow('molecules scored', `${scored} of ${items.length} (each is a card)`));
+    $('score-typical').textContent = `${TYPICAL}.`;
+    $('score-error').textContent = failures.join('\n');
+  } catch (err) {
+    $('score-error').textContent = isAbort(err) ? 'Scoring cancelled.' : messageOf(err);
+  } finally {
+    $('score').disabled = false;
+    $('cancel-score').disabled = true;
+    /** @type {any} */ ($('score-progress')).value = 0;
+  }
+}
+
 /** The scored molecule joins the gallery and the viewer. */
-function showScored(/** @type {{ elements: string[], positions: ArrayLike<number> }} */ m, /** @type {number} */ logp, /** @type {number | null} */ stderr) {
+function showScored(/** @type {{ elements: string[], positions: ArrayLike<number> }} */ m, /** @type {number} */ logp, /** @type {number | null} */ stderr, /** @type {string} */ title = '') {
   const positions = Float32Array.from(m.positions);
   const frame = { index: 0, t: 0, elements: m.elements, positions };
   const st = stability(frame);
   const opt = /** @type {HTMLSelectElement} */ (/** @type {unknown} */ ($('builtin'))).selectedOptions[0];
-  const label = opt && opt.value === input.value ? opt.textContent ?? 'scored molecule' : 'your molecule';
+  const label = title || (opt && opt.value === input.value ? opt.textContent ?? 'scored molecule' : 'your molecule');
   /** @type {Entry} */
   const entry = {
     kind: 'scored', seed: 0, atoms: m.elements.length, tol: 0, label,
