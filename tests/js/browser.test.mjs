@@ -47,7 +47,7 @@ test('npm pack -> scratch Vite app -> headless Chromium samples a molecule', { s
     const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: join(root, 'web'), encoding: 'utf8' }));
     const tarball = join(work, packed[0].filename);
     const files = packed[0].files.map((f) => f.path);
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/enf_wasm.wasm', 'dist/qm9.safetensors', 'bin/enf.js'])
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/enf_wasm.wasm', 'dist/qm9.safetensors', 'bin/enf.js', 'LICENSE'])
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     assert.ok(!files.some((f) => f.startsWith('src/')), 'sources should not be packed');
 
@@ -105,6 +105,39 @@ try {
 `,
     );
     execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', tarball], { cwd: app, stdio: 'pipe' });
+
+    // 2b. A TypeScript consumer type-checks against the shipped declarations under the strictest
+    // common settings (and without skipLibCheck, so the .d.ts files themselves are checked).
+    writeFileSync(
+      join(app, 'check.ts'),
+      `import { EnfError, NetworkError, loadModel, parseSDF, toSDF, type EnfErrorCode, type ModelSource, type ScoreManyItem } from 'enf-wasm';
+const source: ModelSource = 'qm9';
+const model = await loadModel(source, { workers: 1, onProgress: (f, p) => console.log(f, p.phase, p.loaded) });
+const [m] = await model.sample({ seed: 1, atoms: 9 });
+if (m) {
+  const order: 1 | 2 | 3 | undefined = m.bonds[0]?.order;
+  const r = await model.score(m, { trace: 'hutchinson', probes: 2 });
+  const items: ScoreManyItem[] = await model.scoreMany(toSDF(m, 'x'));
+  console.log(order, r.logLikelihood, r.stderr ?? 0, items[0]?.score?.perAtom, parseSDF(toSDF(m))[0]?.molecule?.elements);
+}
+try { await loadModel('https://example.invalid/x.safetensors'); } catch (e) {
+  const code: EnfErrorCode | undefined = e instanceof EnfError ? e.code : undefined;
+  if (e instanceof NetworkError) console.log(e.url, e.status ?? 'unreachable', code);
+}
+await model.dispose();
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], types: [], strict: true,
+          exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, skipLibCheck: false, noEmit: true,
+        },
+        files: ['check.ts'],
+      }),
+    );
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], { cwd: app, stdio: 'pipe' });
 
     // 3. Build with Vite (the repository's copy; no network needed).
     const { build } = await import('vite');

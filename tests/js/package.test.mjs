@@ -15,13 +15,14 @@ const web = join(root, 'web');
 const ALLOWED = [
   /^package\.json$/,
   /^README\.md$/,
+  /^LICENSE$/,
   /^bin\/enf\.js$/,
   /^dist\/[a-z0-9_.-]+\.(js|d\.ts)$/,
   /^dist\/enf_wasm\.wasm$/,
   /^dist\/qm9\.safetensors$/,
   /^dist\/WEIGHTS_LICENSE$/,
 ];
-const REQUIRED = ['package.json', 'README.md', 'bin/enf.js', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/enf_wasm.js', 'dist/enf_wasm.wasm', 'dist/worker.browser.js', 'dist/worker.node.js'];
+const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'bin/enf.js', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/enf_wasm.js', 'dist/enf_wasm.wasm', 'dist/worker.browser.js', 'dist/worker.node.js'];
 
 function packList() {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: web, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -41,15 +42,17 @@ test('npm pack --dry-run publishes only what the package needs', () => {
   if (files.includes('dist/qm9.safetensors')) assert.ok(files.includes('dist/WEIGHTS_LICENSE'), 'bundled weights without WEIGHTS_LICENSE');
 });
 
-test('the package without weights is at most 300 KB gzipped', (t) => {
+test('the package without weights is at most 330 KB gzipped', (t) => {
   // What npm publishes is one gzipped tarball; measure that tarball without the weights (and
-  // their license), 300 KB read as 300,000 bytes.
+  // their license), KB read as 1,000 bytes. The budget was 300 KB (296 KB used) until the
+  // self-contained browser worker for Rollup and esbuild (+12 KB: it repeats the glue and the worker
+  // code the other files carry) and the SDF reader (+5 KB of wasm): 322 KB with them.
   const files = packList().files.map((f) => f.path).filter((f) => f !== 'dist/qm9.safetensors' && f !== 'dist/WEIGHTS_LICENSE');
   const tar = execFileSync('tar', ['-c', '--owner=0', '--group=0', '--numeric-owner', '-C', web, ...files], { maxBuffer: 64 << 20 });
   const gz = gzipSync(tar, { level: 9 }).length;
   const wasm = gzipSync(readFileSync(join(web, 'dist', 'enf_wasm.wasm')), { level: 9 }).length;
   t.diagnostic(`package tarball without weights: ${gz} bytes gzipped (enf_wasm.wasm alone: ${wasm})`);
-  assert.ok(gz <= 300_000, `${gz} bytes gzipped`);
+  assert.ok(gz <= 330_000, `${gz} bytes gzipped`);
 });
 
 test('the package has no unvetted runtime dependencies and the lock file pins the tree', () => {

@@ -46,6 +46,24 @@ copyFileSync(join(wasmDir, 'enf_wasm.js'), join(dist, 'enf_wasm.js'));
 copyFileSync(join(wasmDir, 'enf_wasm.wasm'), join(dist, 'enf_wasm.wasm'));
 copyFileSync(join(web, 'src', 'enf_wasm.d.ts'), join(dist, 'enf_wasm.d.ts'));
 
+// The browser worker as one self-contained module (no relative imports): bundlers that do not
+// follow `new Worker(new URL(...))` (Rollup, esbuild) only need this file copied, with the .wasm and
+// the weights, and their URLs passed to loadModel (README, "Other bundlers").
+const { build: esbuild } = await import('esbuild');
+await esbuild({
+  entryPoints: [join(dist, 'worker.browser.js')],
+  outfile: join(dist, 'worker.browser.js'),
+  allowOverwrite: true,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  legalComments: 'none',
+  // Minified: it duplicates code the other files ship readable, and the package has a size budget.
+  minify: true,
+  logLevel: 'warning',
+});
+
 // The bundled QM9 weights, converted from the authors' checkpoint.
 const weights = join(dist, 'qm9.safetensors');
 const converter = join(root, 'weights', 'convert_checkpoint.py');

@@ -30,8 +30,8 @@ import { instantiate, type EnfModuleFactory, type EnfWasmModule, type Fallible }
 export interface Platform {
   /** Workers running `script` (default: the package's own worker). */
   workerFactory(script?: URL | string): WorkerFactory;
-  /** Compiles enf_wasm.wasm (once per page or process). */
-  compileWasm(): Promise<WebAssembly.Module>;
+  /** Compiles enf_wasm.wasm, the package's own or the copy at `wasmUrl` (once per page or process). */
+  compileWasm(wasmUrl?: URL | string): Promise<WebAssembly.Module>;
   /** The Emscripten factory, for the main-thread helper instance. */
   loadFactory(): Promise<EnfModuleFactory>;
   /** Logical cores. */
@@ -44,7 +44,8 @@ export interface Platform {
   bundled: Record<string, () => URL>;
 }
 
-export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob;
+/** 'qm9' (the bundled model; editors complete it), a URL or path string, a URL, bytes or a Blob. */
+export type ModelSource = 'qm9' | (string & {}) | URL | ArrayBuffer | ArrayBufferView | Blob;
 
 export interface LoadOptions {
   /**
@@ -60,6 +61,12 @@ export interface LoadOptions {
    * workers that add operations (tests, benchmarks).
    */
   workerUrl?: URL | string;
+  /**
+   * Where enf_wasm.wasm is, for bundlers that do not copy the package's assets (Rollup, esbuild):
+   * copy dist/worker.browser.js (self-contained), dist/enf_wasm.wasm and dist/qm9.safetensors next
+   * to your bundle and pass their URLs as workerUrl, wasmUrl and the source. See the README.
+   */
+  wasmUrl?: URL | string;
   signal?: AbortSignal;
 }
 
@@ -347,9 +354,11 @@ export class EnfModel {
   }
 
   /** Stops the workers and frees their memory; pending calls reject with DisposedError. */
-  dispose(): void {
+  dispose(): Promise<void> {
     this.pool?.dispose();
     this.pool = null;
+    // The workers are terminated synchronously; the promise lets `await model.dispose()` read well.
+    return Promise.resolve();
   }
 
   /** @internal for benchmarks and tests */
@@ -429,13 +438,13 @@ export async function loadModelWith(platform: Platform, source: ModelSource = 'q
       // a progress callback must not break loading
     }
   };
-  checkKeys('loadModel', options, ['onProgress', 'workers', 'workerUrl', 'signal']);
+  checkKeys('loadModel', options, ['onProgress', 'workers', 'workerUrl', 'wasmUrl', 'signal']);
   const workers = integer('workers', options.workers, 1, 256, Math.max(1, Math.min(16, platform.concurrency())));
   // Everything that can overlap does: the wasm compiles, the first worker's script loads and the
   // weights download at the same time.
-  const compiled = platform.compileWasm();
+  const compiled = platform.compileWasm(options.wasmUrl);
   compiled.catch(() => {});
-  const helperReady = loadHelper(platform);
+  const helperReady = loadHelper(platform, options.wasmUrl);
   helperReady.catch(() => {});
   const pool = new WorkerPool(platform.workerFactory(options.workerUrl), workers, platform.sharedMemory());
   compiled.then((m) => pool.warm(m), () => {});
@@ -467,10 +476,10 @@ let helper: EnfWasmModule | null = null;
 let helperLoading: Promise<EnfWasmModule> | null = null;
 
 /** Instantiates the main-thread helper module (once); loadModel() does this too. */
-export function loadHelper(platform: Platform): Promise<EnfWasmModule> {
+export function loadHelper(platform: Platform, wasmUrl?: URL | string): Promise<EnfWasmModule> {
   if (helper) return Promise.resolve(helper);
   if (!helperLoading) {
-    helperLoading = Promise.all([platform.loadFactory(), platform.compileWasm()])
+    helperLoading = Promise.all([platform.loadFactory(), platform.compileWasm(wasmUrl)])
       .then(([f, m]) => instantiate(f, m))
       .then((mod) => (helper = mod));
     helperLoading.catch(() => (helperLoading = null));
@@ -506,9 +515,10 @@ function parseSdfText(text: string): SdfRecord[] {
 
 export function chemHelpers(platform: Platform) {
   return {
-    /** Resolves when the helpers below can run (loadModel() waits for this too). */
-    async ready(): Promise<void> {
-      await loadHelper(platform);
+    /** Resolves when the helpers below can run (loadModel() waits for this too); `wasmUrl` as in loadModel. */
+    async ready(options: { wasmUrl?: URL | string } = {}): Promise<void> {
+      checkKeys('ready', options, ['wasmUrl']);
+      await loadHelper(platform, options?.wasmUrl);
     },
     /** Parses XYZ text (first frame) into elements and flat positions (Å). */
     parseXYZ(text: string): { elements: ElementSymbol[]; positions: Float64Array } {

@@ -5,7 +5,8 @@ import { fetchChecked } from './fetch.js';
 import { declaredSafetensorsSize } from './weights.js';
 import type { EnfModuleFactory } from './wasm-module.js';
 
-let compiled: Promise<WebAssembly.Module> | null = null;
+// One compile per WebAssembly URL and page.
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 
 export const browserPlatform: Platform = {
@@ -26,9 +27,12 @@ export const browserPlatform: Platform = {
       setBusy: () => {},
     };
   },
-  compileWasm() {
-    compiled ??= (async () => {
-      const url = new URL('./enf_wasm.wasm', import.meta.url);
+  compileWasm(wasmUrl) {
+    const url = wasmUrl ?? new URL('./enf_wasm.wasm', import.meta.url);
+    const key = String(url);
+    let job = compiled.get(key);
+    if (job) return job;
+    job = (async () => {
       if (typeof WebAssembly.compileStreaming === 'function') {
         try {
           return await WebAssembly.compileStreaming(fetchChecked(url, 'the WebAssembly module'));
@@ -38,8 +42,9 @@ export const browserPlatform: Platform = {
       }
       return WebAssembly.compile(await (await fetchChecked(url, 'the WebAssembly module')).arrayBuffer());
     })();
-    compiled.catch(() => (compiled = null));
-    return compiled;
+    compiled.set(key, job);
+    job.catch(() => compiled.delete(key));
+    return job;
   },
   async loadFactory() {
     return (await import('./enf_wasm.js')).default as EnfModuleFactory;

@@ -49,7 +49,15 @@ export const nodePlatform: Platform = {
       setBusy: (busy) => (busy ? w.ref() : w.unref()),
     };
   },
-  compileWasm() {
+  compileWasm(wasmUrl) {
+    if (wasmUrl !== undefined) {
+      // Another copy of the module (a path, a file: URL or an http(s) URL): compiled each time asked.
+      const s = String(wasmUrl);
+      const bytes = /^https?:/i.test(s)
+        ? fetchChecked(s, 'the WebAssembly module').then(async (r) => new Uint8Array(await r.arrayBuffer()))
+        : readFileOrFail(s.startsWith('file:') ? fileURLToPath(s) : s);
+      return bytes.then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
+    }
     compiled ??= readFile(fileURLToPath(new URL('./enf_wasm.wasm', import.meta.url))).then((b) => WebAssembly.compile(b));
     compiled.catch(() => (compiled = null));
     return compiled;

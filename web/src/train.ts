@@ -169,8 +169,8 @@ class TrainWorker {
     this.pool = pool;
   }
 
-  static async start(platform: Platform, workerUrl?: URL | string): Promise<TrainWorker> {
-    const module = await platform.compileWasm();
+  static async start(platform: Platform, workerUrl?: URL | string, wasmUrl?: URL | string): Promise<TrainWorker> {
+    const module = await platform.compileWasm(wasmUrl);
     const shared = platform.sharedMemory();
     const pool = new WorkerPool(platform.workerFactory(workerUrl), 1, shared);
     try {
@@ -502,7 +502,7 @@ export async function createTrainerWith(platform: Platform, options: TrainerOpti
   const size = spec.particles * spec.dim;
   const seed = integer('seed', o.seed, 0, MAX_SEED - 2, 0);
   // The trainer's settings (batch, lr, rk4Steps, method, field, ...) are the core's to read.
-  const config = coreOptions('createTrainer', o, ['system', 'nTrain', 'nVal', 'data', 'weights', 'mcmc', 'onProgress', 'signal', 'workerUrl']);
+  const config = coreOptions('createTrainer', o, ['system', 'nTrain', 'nVal', 'data', 'weights', 'mcmc', 'onProgress', 'signal', 'workerUrl', 'wasmUrl']);
   let train: Float64Array | null = null;
   let val: Float64Array | null = null;
   let nTrain = 0;
@@ -525,7 +525,7 @@ export async function createTrainerWith(platform: Platform, options: TrainerOpti
     weights = new Uint8Array(o.weights instanceof ArrayBuffer ? o.weights.slice(0) : o.weights.slice());
   }
   if (o.signal?.aborted) throw new AbortError();
-  const worker = await TrainWorker.start(platform, o.workerUrl);
+  const worker = await TrainWorker.start(platform, o.workerUrl, o.wasmUrl);
   try {
     const reply = await worker.run(
       { op: 'trainCreate', system: spec.wire, train, val, nTrain, nVal, seed, mcmc, config, weights },

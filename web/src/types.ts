@@ -237,6 +237,8 @@ export interface TrainerOptions {
   fieldSettings?: Record<string, number | boolean>;
   /** The worker script to run (see LoadOptions.workerUrl). */
   workerUrl?: URL | string;
+  /** Where enf_wasm.wasm is (see LoadOptions.wasmUrl). */
+  wasmUrl?: URL | string;
   /** Continue from exported weights (trainer.exportWeights()). */
   weights?: Uint8Array | ArrayBuffer;
   /** Overrides of the core's chain for the system (step, thinning, burn-in, temperature ladder). */
