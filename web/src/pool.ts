@@ -47,6 +47,10 @@ interface Watch {
   aborted: boolean;
 }
 
+/** A crash loop: this many worker crashes (plus 2 per worker) within the window. */
+const CRASH_LOOP = 20;
+const CRASH_WINDOW_MS = 10_000;
+
 /** Queued jobs an abort settles per task: the rest follow in later tasks, so the thread never blocks for long. */
 const ABORT_SLICE = 2000;
 
@@ -96,8 +100,13 @@ export class WorkerPool {
   private nextId = 1;
   private disposed = false;
   private readonly size: number;
-  /** Replacements started after crashes; bounded so a crash loop cannot spin forever. */
-  private respawns = 0;
+  /**
+   * When recent crash replacements happened: more than CRASH_LOOP of them within CRASH_WINDOW_MS is
+   * a crash loop, and the pool gives up instead of spinning. Only crashes count: a worker stopped
+   * to abort its call (pages without shared memory) is not one, and a long-lived page that sees
+   * the odd crash never runs out of replacements (a lifetime cap once killed a page after 120 aborts).
+   */
+  private crashTimes: number[] = [];
 
   private init: PoolInit | null = null;
   /** Workers created before the module and weights are ready, so their scripts load meanwhile. */
@@ -281,12 +290,17 @@ export class WorkerPool {
     this.slots = this.slots.filter((s) => s !== slot);
   }
 
-  private replace(slot: Slot): void {
+  private replace(slot: Slot, crashed = true): void {
     this.retire(slot);
     if (this.disposed) return;
-    if (this.respawns++ > 100 + 10 * this.size) {
-      this.failQueue({ kind: 'WorkerCrashed', message: 'workers keep crashing; giving up' });
-      return;
+    if (crashed) {
+      const now = Date.now();
+      this.crashTimes = this.crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
+      this.crashTimes.push(now);
+      if (this.crashTimes.length > CRASH_LOOP + 2 * this.size) {
+        if (this.slots.length === 0) this.failQueue({ kind: 'WorkerCrashed', message: 'workers keep crashing; giving up' });
+        return;
+      }
     }
     const fresh = this.spawn();
     this.waitReady(fresh).catch(() => {});
@@ -391,7 +405,7 @@ export class WorkerPool {
       } else {
         // No shared memory (a page that is not cross-origin isolated): stop the worker itself.
         this.settle(job, reason);
-        this.replace(slot);
+        this.replace(slot, false);
         replaced = true;
       }
     }
