@@ -274,9 +274,11 @@ val load_model(val bytes, bool verify_checksum) {
 
 // ---- chemistry helpers
 
-val parse_xyz(std::string text, double max_atoms) {
+// A parsed molecule as { elements, positions }, from `parse` (the XYZ reader, or XYZ / SDF / MOL by content).
+template <typename Parse>
+val parsed_molecule(const std::string& text, double max_atoms, Parse parse) {
   return guarded([&] {
-    const enf::chem::Molecule m = enf::chem::parse_xyz(text, to_int(max_atoms, "maxAtoms", 1, kHelperMaxAtoms));
+    const enf::chem::Molecule m = parse(text, to_int(max_atoms, "maxAtoms", 1, kHelperMaxAtoms));
     val out = val::object();
     out.set("elements", symbols_of(m.types));
     out.set("positions", typed_copy(m.positions));
@@ -284,15 +286,13 @@ val parse_xyz(std::string text, double max_atoms) {
   });
 }
 
+val parse_xyz(std::string text, double max_atoms) {
+  return parsed_molecule(text, max_atoms, [](std::string_view t, int n) { return enf::chem::parse_xyz(t, n); });
+}
+
 // One molecule from XYZ or a one-record SDF / MOL text, told apart by content.
 val parse_molecule(std::string text, double max_atoms) {
-  return guarded([&] {
-    const enf::chem::Molecule m = enf::chem::parse_molecule(text, to_int(max_atoms, "maxAtoms", 1, kHelperMaxAtoms));
-    val out = val::object();
-    out.set("elements", symbols_of(m.types));
-    out.set("positions", typed_copy(m.positions));
-    return out;
-  });
+  return parsed_molecule(text, max_atoms, [](std::string_view t, int n) { return enf::chem::parse_molecule(t, n); });
 }
 
 // Every record of an SDF: each with its molecule or its error.
