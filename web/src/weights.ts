@@ -73,18 +73,11 @@ export function parseSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
  * uses it when the server sends no Content-Length (compressed or chunked responses).
  */
 export function declaredSafetensorsSize(prefix: Uint8Array): number {
-  if (prefix.length < 8) return 0;
-  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
-  const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  if (n < 2 || n > 100_000_000 || prefix.length < 8 + n) return 0;
   try {
-    const header = JSON.parse(new TextDecoder().decode(prefix.subarray(8, 8 + n))) as Record<string, { data_offsets?: unknown[] }>;
-    let end = 0;
-    for (const [name, t] of Object.entries(header))
-      if (name !== '__metadata__' && Array.isArray(t?.data_offsets)) end = Math.max(end, Number(t.data_offsets[1]) || 0);
-    return end > 0 ? 8 + n + end : 0;
+    const { dataStart, dataEnd } = parseSafetensorsHeader(prefix);
+    return dataEnd > 0 ? dataStart + dataEnd : 0;
   } catch {
-    return 0;
+    return 0; // the header has not arrived yet, or this is not safetensors
   }
 }
 
