@@ -8,6 +8,7 @@
 
 #include "api/arguments.hpp"
 #include "errors.hpp"
+#include "fields/methods.hpp"
 #include "train/systems.hpp"
 
 namespace enf::api {
@@ -267,12 +268,36 @@ train::TrainConfig train_call(const json::Value& o, const train::ParticleSystem&
   c.adam.weight_decay = r.number("weightDecay", 0, kUnbounded, c.adam.weight_decay);
   c.max_grad_norm = r.number("maxGradNorm", 0, kUnbounded, c.max_grad_norm);
   c.solver.steps = r.integer("rk4Steps", 1, 1000, c.solver.steps);
-  c.solver.method = ode::method_from_name(r.text("method", c.solver.method.name()));
+  // method is the model (a Table 1 row); the fixed-step ODE method is `solver`.
+  const std::string method = r.text("method", c.method);
+  bool is_solver = true;
+  try {
+    ode::method_from_name(method);
+  } catch (const InvalidInput&) {
+    is_solver = false;
+  }
+  if (is_solver)
+    throw InvalidInput("createTrainer: method is the model (one of " + [] {
+      std::string names;
+      for (const std::string& n : fields::method_names()) names += (names.empty() ? "" : ", ") + n;
+      return names;
+    }() + "); the ODE solver '" +
+                       method + "' goes in `solver`");
+  train::apply_method(c, method, system);
+  c.solver.method = ode::method_from_name(r.text("solver", c.solver.method.name()));
   if (c.solver.method.tableau().adaptive())
-    throw InvalidInput("createTrainer: method must be a fixed-step method (rk4, midpoint, euler), not " + c.solver.method.name());
+    throw InvalidInput("createTrainer: solver must be a fixed-step method (rk4, midpoint, euler), not " + c.solver.method.name());
   c.seed = r.seed("seed");
-  c.field = r.text("field", c.field);
-  if (const json::Value* s = r.object("fieldSettings")) c.field_settings = *s;
+  if (const json::Value* s = r.object("fieldSettings")) {  // over the method's settings, key by key
+    json::Value::Object merged = c.field_settings.as_object();
+    for (const auto& [key, value] : s->as_object()) {
+      bool replaced = false;
+      for (auto& [k, v] : merged)
+        if (k == key) v = value, replaced = true;
+      if (!replaced) merged.emplace_back(key, value);
+    }
+    c.field_settings = json::Value::object(std::move(merged));
+  }
   fields::field_kind(c.field).configure(c.field_settings);  // checked before any data is generated
   const int keep = r.has("keepTapes") ? (r.boolean("keepTapes", false) ? 1 : 0) : -1;
   r.finish();

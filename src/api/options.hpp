@@ -80,8 +80,8 @@ struct ParticleScoreCall {
 };
 ParticleScoreCall particle_score_call(const json::Value& o);
 
-// Training: the trainer's settings (batch, lr, weightDecay, maxGradNorm, rk4Steps, method, seed,
-// field, fieldSettings, keepTapes), fitted to a wasm heap's tape memory; MCMC overrides (step,
+// Training: the trainer's settings (batch, lr, weightDecay, maxGradNorm, rk4Steps, method (the
+// Table 1 row), solver (a fixed-step ODE method), seed, fieldSettings, keepTapes), fitted to a wasm heap's tape memory; MCMC overrides (step,
 // thin, burnIn, initScale, temperatures) on a system's default chain.
 train::TrainConfig train_call(const json::Value& o, const train::ParticleSystem& system);
 

@@ -124,6 +124,16 @@ std::pair<F32Backend::T, F32Backend::T> F32Backend::edge_geometry(const T& xt) {
   return {r, dir};
 }
 
+F32Backend::T F32Backend::edge_input(const T& A, const T& B) {
+  record_at();
+  const MatrixF &a = *A, &b = *B;
+  T out = fresh(a.rows(), E_ * T_);
+  MatrixF& o = *out;
+  for (int t = 0; t < T_; ++t)
+    for (int e = 0; e < E_; ++e) o.col(t * E_ + e) = a.col(t * N_ + c_.edge_i[e]) + b.col(t * N_ + c_.edge_j[e]);
+  return out;
+}
+
 F32Backend::T F32Backend::edge_input(const T& A, const T& B, const Eigen::Ref<const MatrixF>& w_r, const T& r) {
   return edge_input(A, B, w_r, r, w_r, T());
 }

@@ -94,6 +94,7 @@ class F32Backend {
   T linear2(const Eigen::Ref<const MatrixF>& W1, const T& x1, const Eigen::Ref<const MatrixF>& W2, const T& x2,
             const MatrixF& bias);
   std::pair<T, T> edge_geometry(const T& x);
+  T edge_input(const T& A, const T& B);  // A_i + B_j per edge (the GNF's edge MLP input)
   T edge_input(const T& A, const T& B, const Eigen::Ref<const MatrixF>& w_r, const T& r);
   T edge_input(const T& A, const T& B, const Eigen::Ref<const MatrixF>& w_r, const T& r,
                const Eigen::Ref<const MatrixF>& w_a, const T& attr);

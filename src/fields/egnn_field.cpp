@@ -7,6 +7,7 @@
 #include "egnn/network.hpp"
 #include "errors.hpp"
 #include "fields/egnn_field.hpp"
+#include "fields/settings.hpp"
 #include "flow/dynamics.hpp"
 
 namespace enf::fields {
@@ -15,31 +16,15 @@ namespace {
 
 const char* const kPrefix = "dynamics.egnn.";
 
-int setting_int(const json::Value& s, const char* key, int fallback, int lo, int hi) {
-  if (!s.has(key)) return fallback;
-  const double v = s.at(key).as_number();
-  if (!(v >= lo && v <= hi) || v != std::floor(v))
-    throw InvalidInput(std::string("the EGNN's ") + key + " must be an integer in [" + std::to_string(lo) + ", " +
-                       std::to_string(hi) + "]");
-  return static_cast<int>(v);
-}
-
 egnn::EgnnConfig egnn_config(const json::Value& s) {
   egnn::EgnnConfig c{3, 32, 1, 1, true, true, 15.0, true};
-  if (s.is_null()) return c;  // the defaults
-  if (!s.is_object()) throw InvalidInput("the EGNN's settings must be a JSON object");
-  for (const auto& [key, v] : s.as_object()) {
-    (void)v;
-    if (key != "n_layers" && key != "hidden" && key != "attention" && key != "tanh" && key != "coords_range" &&
-        key != "edge_attr")
-      throw InvalidInput("unknown EGNN setting '" + key + "': use n_layers, hidden, attention, tanh, coords_range, edge_attr");
-  }
-  c.n_layers = setting_int(s, "n_layers", c.n_layers, 1, 64);
-  c.hidden = setting_int(s, "hidden", c.hidden, 1, 4096);
-  if (s.has("attention")) c.attention = s.at("attention").as_bool();
-  if (s.has("tanh")) c.tanh = s.at("tanh").as_bool();
-  if (s.has("edge_attr")) c.edge_attr = s.at("edge_attr").as_bool();
-  if (s.has("coords_range")) c.coords_range = s.at("coords_range").as_number();
+  Settings r(s, "EGNN", {"n_layers", "hidden", "attention", "tanh", "coords_range", "edge_attr"});
+  c.n_layers = r.integer("n_layers", c.n_layers, 1, 64);
+  c.hidden = r.integer("hidden", c.hidden, 1, 4096);
+  c.attention = r.boolean("attention", c.attention);
+  c.tanh = r.boolean("tanh", c.tanh);
+  c.edge_attr = r.boolean("edge_attr", c.edge_attr);
+  c.coords_range = r.number("coords_range", c.coords_range);
   if (!(c.coords_range > 0) || !std::isfinite(c.coords_range))
     throw InvalidInput("the EGNN's coords_range must be a positive number");
   return c;
@@ -65,14 +50,14 @@ class EgnnKind final : public FieldKind {
                                 {"edge_attr", json::Value::boolean(c.edge_attr)}});
   }
 
-  void layout(const json::Value& config, const std::function<void(const std::string&, int, int)>& f) const override {
+  void layout(const json::Value& config, int, const std::function<void(const std::string&, int, int)>& f) const override {
     const egnn::EgnnConfig c = egnn_config(config);
     egnn::NetParams<int> shapes;
     egnn::for_each_param(c, shapes, [&](const std::string& name, int&, int rows, int cols) { f(name, rows, cols); },
                          kPrefix);
   }
 
-  FieldParams init(const json::Value& config, uint64_t seed) const override {
+  FieldParams init(const json::Value& config, int, uint64_t seed) const override {
     return egnn_field_params(egnn::EgnnWeights::random(egnn_config(config), seed));
   }
 

@@ -6,11 +6,14 @@ namespace enf::fields {
 
 // The kinds, defined in their own files.
 const FieldKind& egnn_kind();
+const FieldKind& gnn_kind();
+const FieldKind& kernel_kind();
+const FieldKind& simple_kind();
 
 namespace {
 
 const std::vector<const FieldKind*>& registry() {
-  static const std::vector<const FieldKind*> kinds{&egnn_kind()};
+  static const std::vector<const FieldKind*> kinds{&egnn_kind(), &gnn_kind(), &kernel_kind(), &simple_kind()};
   return kinds;
 }
 
@@ -37,13 +40,13 @@ const FieldKind& field_kind(std::string_view name) {
   throw InvalidInput("unknown velocity field '" + std::string(name) + "': use one of " + known);
 }
 
-FieldParams load_params(std::string kind, json::Value config,
+FieldParams load_params(std::string kind, json::Value config, int dim,
                         const std::function<std::vector<float>(const std::string&, int, int)>& fetch) {
   FieldParams p;
   const FieldKind& k = field_kind(kind);
   p.kind = std::move(kind);
   p.config = k.configure(config);
-  k.layout(p.config, [&](const std::string& name, int rows, int cols) {
+  k.layout(p.config, dim, [&](const std::string& name, int rows, int cols) {
     const std::vector<float> v = fetch(name, rows, cols);
     p.names.push_back(name);
     p.values.push_back(

@@ -1,5 +1,5 @@
-// Velocity fields of particle flows as plug-ins. A kind (the E-NF's EGNN today; the paper's
-// baselines next) says what its parameters are, builds the float32 inference field the CNF, the
+// Velocity fields of particle flows as plug-ins. A kind (the E-NF's EGNN; the paper's baselines:
+// the GNN of GNF, Köhler et al.'s kernel and simple dynamics) says what its parameters are, builds the float32 inference field the CNF, the
 // trace estimators and the samplers run (flow::VelocityField), and its differentiable twin on the
 // training tape. ParticleModel, the trainer, the weights files and the bindings see only this
 // interface and the registry below, so a new field is one new file registered here.
@@ -38,10 +38,12 @@ class FieldKind {
   // The kind's full settings from a user's partial ones (defaults: the paper's particle setup);
   // InvalidInput naming an unknown or out-of-range setting.
   virtual json::Value configure(const json::Value& settings) const = 0;
-  // Calls f(name, rows, cols) for every parameter tensor in canonical order.
-  virtual void layout(const json::Value& config, const std::function<void(const std::string&, int, int)>& f) const = 0;
-  // PyTorch-style random initial parameters.
-  virtual FieldParams init(const json::Value& config, uint64_t seed) const = 0;
+  // Calls f(name, rows, cols) for every parameter tensor in canonical order, for particles in
+  // `dim` dimensions (a non-equivariant field's shapes depend on it).
+  virtual void layout(const json::Value& config, int dim,
+                      const std::function<void(const std::string&, int, int)>& f) const = 0;
+  // The reference's random initial parameters.
+  virtual FieldParams init(const json::Value& config, int dim, uint64_t seed) const = 0;
   // The float32 inference field, mean-free in its output (the prior has zero centre of mass).
   virtual std::shared_ptr<const flow::VelocityField> inference(const FieldParams& p, int dim) const = 0;
   // The velocity and its tangent along x.t on the training tape, before the mean-free projection;
@@ -57,7 +59,7 @@ std::vector<std::string> field_kinds();
 // Parameters of `kind` from (name -> row-major float values + shape) lookups, shapes checked
 // against the kind's layout: what loading a weights file needs. `fetch(name, rows, cols)` returns
 // the values or throws.
-FieldParams load_params(std::string kind, json::Value config,
+FieldParams load_params(std::string kind, json::Value config, int dim,
                         const std::function<std::vector<float>(const std::string&, int, int)>& fetch);
 
 }  // namespace enf::fields

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "errors.hpp"
+#include "fields/methods.hpp"
 #include "models/json.hpp"
 #include "models/registry.hpp"
 #include "models/safetensors.hpp"
@@ -29,9 +30,12 @@ int config_int(const json::Value& c, const char* key, int lo, int hi) {
 
 }  // namespace
 
-ParticleModel::ParticleModel(std::string system, int n, int dim, fields::FieldParams p)
-    : system_(std::move(system)), n_(n), dim_(dim), params_(std::move(p)) {
+ParticleModel::ParticleModel(std::string system, int n, int dim, fields::FieldParams p, std::string method, int n_train)
+    : system_(std::move(system)), n_(n), dim_(dim), params_(std::move(p)), method_(std::move(method)), n_train_(n_train) {
   check_sizes(n, dim);
+  if (method_.empty()) method_ = fields::default_method(params_);
+  fields::check_method(method_, params_);
+  if (n_train < 0) throw InvalidInput("n_train must be >= 0");
   dynamics_ = fields::field_kind(params_.kind).inference(params_, dim);
 }
 
@@ -53,13 +57,20 @@ ParticleModel ParticleModel::load(const SafeTensors& f) {
     for (const auto& [key, value] : c.as_object())
       if (key != "system" && key != "n_particles" && key != "dim" && key != "field") settings.emplace_back(key, value);
     const std::string kind = c.has("field") ? c.at("field").as_string() : "egnn";
-    fields::FieldParams p = fields::load_params(kind, json::Value::object(settings), [&](const std::string& name, int rows, int cols) {
+    const int n = config_int(c, "n_particles", 2, 1000), dim = config_int(c, "dim", 1, 3);
+    fields::FieldParams p = fields::load_params(kind, json::Value::object(settings), dim, [&](const std::string& name, int rows, int cols) {
       return f.floats(name, name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0
                                 ? std::vector<int64_t>{rows}
                                 : std::vector<int64_t>{rows, cols});
     });
-    return ParticleModel(c.at("system").as_string(), config_int(c, "n_particles", 2, 1000), config_int(c, "dim", 1, 3),
-                         std::move(p));
+    // Files written before methods name none: the field's natural method.
+    auto m = meta.find("method");
+    int n_train = 0;
+    if (auto t = meta.find("n_train"); t != meta.end()) {
+      const json::Value v = json::Value::object({{"n_train", json::parse(t->second)}});
+      n_train = config_int(v, "n_train", 0, 100000000);
+    }
+    return ParticleModel(c.at("system").as_string(), n, dim, std::move(p), m == meta.end() ? "" : m->second, n_train);
   } catch (const InvalidInput& e) {
     throw WeightsError(std::string("the weights' config metadata is incomplete: ") + e.what());
   }
@@ -83,7 +94,11 @@ std::vector<uint8_t> ParticleModel::to_safetensors(const std::map<std::string, s
   for (const auto& [key, value] : params_.config.as_object()) config.emplace_back(key, value);
   std::vector<std::pair<std::string, std::string>> meta;
   for (const auto& [k, v] : extra)
-    if (k != "model" && k != "config" && k != "sha256") meta.emplace_back(k, v);
+    if (k != "model" && k != "config" && k != "sha256" && k != "method" && k != "system" && k != "n_train")
+      meta.emplace_back(k, v);
+  meta.emplace_back("method", method_);
+  meta.emplace_back("system", system_);
+  if (n_train_ > 0) meta.emplace_back("n_train", std::to_string(n_train_));
   meta.emplace_back("model", "particle_enf");
   meta.emplace_back("config", json::dump(json::Value::object(config)));
   return write_safetensors(tensors, meta);

@@ -31,13 +31,17 @@ struct ParticleLikelihood {
 class ParticleModel {
  public:
   // system: a name ("dw4", "lj13" or a user's); throws InvalidInput when the sizes do not fit.
-  ParticleModel(std::string system, int n_particles, int dim, fields::FieldParams params);
+  // method: the Table 1 row that trained the field (fields/methods.hpp; empty: the field's
+  // natural one); n_train: the training-set size (0: not known).
+  ParticleModel(std::string system, int n_particles, int dim, fields::FieldParams params, std::string method = "",
+                int n_train = 0);
 
   static ParticleModel load(const SafeTensors& file);
   // safetensors bytes: the field's tensors (the E-NF's under "dynamics.egnn.", named as the
   // reference EGNN), the configuration in __metadata__ ("model": "particle_enf", "config": JSON
-  // with system, n_particles, dim, field and the field's settings), a sha256 of the data, plus
-  // `extra_metadata` (training settings, measured NLL, ...).
+  // with system, n_particles, dim, field and the field's settings; "method", "system" and, when
+  // known, "n_train" as entries of their own), a sha256 of the data, plus `extra_metadata`
+  // (training settings, measured NLL, ...).
   std::vector<uint8_t> to_safetensors(const std::map<std::string, std::string>& extra_metadata = {}) const;
 
   const std::string& system() const { return system_; }
@@ -45,6 +49,8 @@ class ParticleModel {
   int dim() const { return dim_; }
   const flow::VelocityField& dynamics() const { return *dynamics_; }
   const fields::FieldParams& params() const { return params_; }
+  const std::string& method() const { return method_; }
+  int n_train() const { return n_train_; }
 
   // log p(x) for one configuration of n_particles * dim numbers (particle-major); x is centred
   // first (the density lives on the centre-of-mass-free subspace). Throws InvalidInput on a wrong
@@ -63,6 +69,8 @@ class ParticleModel {
   std::string system_;
   int n_ = 0, dim_ = 0;
   fields::FieldParams params_;
+  std::string method_;
+  int n_train_ = 0;
   std::shared_ptr<const flow::VelocityField> dynamics_;
 };
 

@@ -243,6 +243,15 @@ Var Tape::tanh(Var a) {
   return out;
 }
 
+Var Tape::exp(Var a) {
+  Var out = push(value(a).array().exp().matrix(), any(a), {});
+  if (any(a))
+    nodes_[out.id].backward = [a, out](Tape& t, const Mat& g) {
+      t.accumulate(a, (g.array() * t.value(out).array()).matrix());
+    };
+  return out;
+}
+
 Var Tape::sqrt(Var a) {
   Var out = push(value(a).array().sqrt().matrix(), any(a), {});
   if (any(a))
@@ -273,6 +282,10 @@ Var Tape::sum_all(Var a) {
   return push(std::move(v), any(a), [a](Tape& t, const Mat& g) {
     t.accumulate(a, Mat::Constant(t.value(a).rows(), t.value(a).cols(), g(0, 0)));
   });
+}
+
+Var Tape::transpose(Var a) {
+  return push(value(a).transpose(), any(a), [a](Tape& t, const Mat& g) { t.accumulate(a, Mat(g.transpose())); });
 }
 
 Var Tape::cols(Var a, int start, int n) {

@@ -46,10 +46,12 @@ class Tape {
   Var silu_grad(Var a);                     // silu'(a) = s (1 + a (1 - s)), differentiable
   Var sigmoid(Var a);
   Var tanh(Var a);
+  Var exp(Var a);
   Var sqrt(Var a);
   Var reciprocal(Var a);
   Var sum_rows(Var a);                      // 1 x cols: sum over rows
   Var sum_all(Var a);                       // 1 x 1
+  Var transpose(Var a);
   Var cols(Var a, int start, int n);       // a.middleCols(start, n)
   // The index lists are held by reference: they must outlive the tape.
   Var gather_cols(Var a, const std::vector<int>& idx);              // out.col(k) = a.col(idx[k])

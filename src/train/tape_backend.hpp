@@ -69,9 +69,13 @@ class TapeBackend {
     return {Dual{r, tr}, dir};
   }
 
+  Dual edge_input(Dual A, Dual B) {
+    return {T_.add(T_.gather_cols(A.v, g_.ei), T_.gather_cols(B.v, g_.ej)),
+            add(A.t.valid() ? T_.gather_cols(A.t, g_.ei) : Var{}, B.t.valid() ? T_.gather_cols(B.t, g_.ej) : Var{})};
+  }
   Dual edge_input(Dual A, Dual B, Var w_r, Dual r) {
-    Dual pre{T_.add(T_.add(T_.gather_cols(A.v, g_.ei), T_.gather_cols(B.v, g_.ej)), T_.matmul(w_r, r.v)), Var{}};
-    pre.t = add(A.t.valid() ? T_.gather_cols(A.t, g_.ei) : Var{}, B.t.valid() ? T_.gather_cols(B.t, g_.ej) : Var{});
+    Dual pre = edge_input(A, B);
+    pre.v = T_.add(pre.v, T_.matmul(w_r, r.v));
     if (r.t.valid()) pre.t = add(pre.t, T_.matmul(w_r, r.t));
     return pre;
   }

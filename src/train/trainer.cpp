@@ -7,11 +7,12 @@
 #include <numeric>
 
 #include "errors.hpp"
+#include "fields/methods.hpp"
 
 namespace enf::train {
 
 Trainer::Trainer(const ParticleSystem& s, Eigen::MatrixXd d, TrainConfig c)
-    : Trainer(s, std::move(d), c, fields::field_kind(c.field).init(c.field_settings, c.seed)) {}
+    : Trainer(s, std::move(d), c, fields::field_kind(c.field).init(c.field_settings, s.dim, c.seed)) {}
 
 Trainer::Trainer(const ParticleSystem& s, Eigen::MatrixXd d, TrainConfig c, fields::FieldParams init)
     : sys_(s),
@@ -23,11 +24,36 @@ Trainer::Trainer(const ParticleSystem& s, Eigen::MatrixXd d, TrainConfig c, fiel
   validate_dataset(data_, sys_, "the training set");
   if (c.batch < 1 || c.batch > 100000) throw InvalidInput("the batch size must be between 1 and 100000");
   if (!(c.max_grad_norm >= 0)) throw InvalidInput("max_grad_norm must be >= 0 (0 disables clipping)");
-  fields::field_kind(params_.kind);  // a known kind
+  fields::check_method(cfg_.method, params_);  // a known kind that the method trains
   data_ = centre(data_, sys_.dim);
   order_.resize(data_.rows());
   shuffle();
 }
+
+void apply_method(TrainConfig& c, const std::string& name, const ParticleSystem& system) {
+  const fields::Method m = fields::method(name, system.name);
+  c.method = m.name;
+  c.field = m.field;
+  c.field_settings = m.settings;
+  c.augment = m.augment;
+}
+
+namespace {
+
+// A Haar-distributed orthogonal matrix (rotations and reflections alike): the QR factor of a
+// Gaussian matrix with the signs of R's diagonal moved into Q.
+Eigen::MatrixXd random_orthogonal(int D, Rng& rng) {
+  Eigen::MatrixXd G(D, D);
+  for (Eigen::Index i = 0; i < G.size(); ++i) G(i) = rng.normal();
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(G);
+  Eigen::MatrixXd Q = qr.householderQ();
+  const Eigen::MatrixXd R = qr.matrixQR().triangularView<Eigen::Upper>();
+  for (int k = 0; k < D; ++k)
+    if (R(k, k) < 0) Q.col(k) *= -1;
+  return Q;
+}
+
+}  // namespace
 
 void Trainer::shuffle() {
   std::iota(order_.begin(), order_.end(), 0);
@@ -40,6 +66,16 @@ StepReport Trainer::step() {
   const int B = static_cast<int>(std::min<size_t>(cfg_.batch, order_.size() - cursor_));
   Eigen::MatrixXd x(B, data_.cols()), probes(B, data_.cols());
   for (int b = 0; b < B; ++b) x.row(b) = data_.row(order_[cursor_ + b]);
+  if (cfg_.augment)  // GNF-att-aug: the data under random rotations and reflections
+    for (int b = 0; b < B; ++b) {
+      const Eigen::MatrixXd Q = random_orthogonal(sys_.dim, rng_);
+      Eigen::MatrixXd P(sys_.dim, sys_.n_particles);
+      for (int i = 0; i < sys_.n_particles; ++i)
+        for (int k = 0; k < sys_.dim; ++k) P(k, i) = x(b, i * sys_.dim + k);
+      P = Q * P;
+      for (int i = 0; i < sys_.n_particles; ++i)
+        for (int k = 0; k < sys_.dim; ++k) x(b, i * sys_.dim + k) = P(k, i);
+    }
   for (Eigen::Index i = 0; i < probes.size(); ++i) probes(i) = rng_.rademacher();
   cursor_ += B;
   if (cursor_ >= order_.size()) ++epochs_;
@@ -108,6 +144,8 @@ void fit_tape_memory(TrainConfig& c, const ParticleSystem& sys, double budget, i
                        (c.solver.keep_tapes ? "; use keepTapes: false or fewer rk4Steps" : ""));
 }
 
-ParticleModel Trainer::model() const { return ParticleModel(sys_.name, sys_.n_particles, sys_.dim, params_); }
+ParticleModel Trainer::model() const {
+  return ParticleModel(sys_.name, sys_.n_particles, sys_.dim, params_, cfg_.method, static_cast<int>(data_.rows()));
+}
 
 }  // namespace enf::train

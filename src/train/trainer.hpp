@@ -23,7 +23,13 @@ struct TrainConfig {
   uint64_t seed = 0;            // initial weights, shuffling and probes
   std::string field = "egnn";   // the velocity field's kind (fields/) and its settings (null: the
   json::Value field_settings;   // kind's defaults, for the EGNN the paper's 3 layers of 32)
+  std::string method = "E-NF";  // the Table 1 row (fields/methods.hpp) saved with the weights
+  bool augment = false;         // each step maps every sample by a fresh Haar-random orthogonal matrix
 };
+
+// The configuration of Table 1's `method` for `system`: its field, settings and augmentation;
+// InvalidInput for an unknown method.
+void apply_method(TrainConfig& config, const std::string& method, const ParticleSystem& system);
 
 struct StepReport {
   double loss = 0;       // Hutchinson NLL estimate of the batch, nats

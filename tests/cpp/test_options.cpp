@@ -79,11 +79,23 @@ TEST(Options, TrainingCallsUseTheRegistryAndTheCore) {
       parse(R"({"name": "well", "particles": 3, "dim": 2, "table": [5, 1, 0, 1, 2], "rMin": 0, "rMax": 4})"), &r_max);
   EXPECT_EQ(custom.n_particles, 3);
   EXPECT_EQ(r_max, 4);
-  const auto t = enf::api::train_call(parse(R"({"batch": 10, "lr": 1e-3, "method": "midpoint", "seed": 3})"), dw4);
+  const auto t = enf::api::train_call(parse(R"({"batch": 10, "lr": 1e-3, "solver": "midpoint", "seed": 3})"), dw4);
   EXPECT_EQ(t.batch, 10);
   EXPECT_EQ(t.solver.method.name(), "midpoint");
-  expect_error([] { enf::api::train_call(parse(R"({"method": "dopri5"})"), enf::train::dw4()); }, "fixed-step method");
-  expect_error([] { enf::api::train_call(parse(R"({"field": "gnn"})"), enf::train::dw4()); }, "unknown velocity field 'gnn'");
+  EXPECT_EQ(t.method, "E-NF");
+  EXPECT_EQ(t.field, "egnn");
+  expect_error([] { enf::api::train_call(parse(R"({"solver": "dopri5"})"), enf::train::dw4()); }, "fixed-step method");
+  // method is the Table 1 row; an ODE method there is pointed to `solver`.
+  expect_error([] { enf::api::train_call(parse(R"({"method": "rk4"})"), enf::train::dw4()); },
+               "method is the model (one of E-NF, GNF, GNF-att, GNF-att-aug, Simple dynamics, Kernel dynamics); the ODE "
+               "solver 'rk4' goes in `solver`");
+  expect_error([] { enf::api::train_call(parse(R"({"method": "GNN"})"), enf::train::dw4()); }, "unknown method 'GNN'");
+  expect_error([] { enf::api::train_call(parse(R"({"field": "gnn"})"), enf::train::dw4()); }, "unknown option 'field'");
+  const auto g = enf::api::train_call(parse(R"({"method": "GNF-att-aug", "fieldSettings": {"hidden": 8}})"), dw4);
+  EXPECT_EQ(g.field, "gnn");
+  EXPECT_TRUE(g.augment);
+  EXPECT_EQ(g.field_settings.at("hidden").as_number(), 8);  // over the method's settings
+  EXPECT_TRUE(g.field_settings.at("attention").as_bool());
   expect_error([] { enf::api::train_call(parse(R"({"fieldSettings": {"layers": 2}})"), enf::train::dw4()); },
                "unknown EGNN setting 'layers'");
   const auto d = enf::api::data_call(parse(R"({"count": 7, "seed": 5, "thin": 3})"), dw4, 1e300);
