@@ -3,9 +3,19 @@
 // Hutchinson probes), keeps the weights with the best validation NLL and prints one JSON line per
 // system: test NLL (exact trace, float32 inference path, dopri5), wall time, ms per training step.
 //
-// usage: enf_train_bench [--system dw4|lj13|lj13-fluid|all] [--seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
-//          [--epochs E] [--n-train N] [--method rk4|midpoint|euler] [--rk4-steps K] [--kinetic L] [--jacobian L] [--lr LR] [--batch B] [--eval-every E]
+// usage: enf_train_bench [--system dw4|lj13|lj13-fluid|all] [--method ROW] [--seed S] [--train-seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
+//          [--epochs E] [--n-train N] [--solver rk4|midpoint|euler] [--rk4-steps K] [--kinetic L] [--jacobian L] [--lr LR] [--batch B] [--eval-every E]
 //          [--val-subset N] [--save PATH] [--init PATH] [--evaluate CHECKPOINT] [--reweight CHECKPOINT [--samples N]] [--keep-tapes 0|1] [--chunk C] [--threads T] [--quick]
+//        enf_train_bench --table1 DIR [--methods A,B,..] [--systems dw4,lj13] [--sizes dw4=100,1000:lj13=10,100] [--runs R]
+//          [--epochs E] [other training flags]
+// --method is a row of the paper's Table 1 (E-NF, GNF, GNF-att, GNF-att-aug, Simple dynamics,
+// Kernel dynamics); its learning rate is the authors' (5e-4 for E-NF, 1e-3 for the others) unless
+// --lr says otherwise. --table1 runs the grid methods x systems x training sizes x runs with the
+// authors' schedule (epochs, batch and validation interval per training size, from their
+// main_dw4_lj13.py sweep; --epochs caps the epochs), selects each run's weights by the exact-trace
+// validation NLL and measures the test NLL. Each finished run is a file DIR/runs/*.json (with its
+// weights beside it), so an interrupted grid resumes where it stopped; DIR/table1.json and
+// DIR/table1.md hold the mean and standard deviation over runs beside the paper's numbers.
 // With --save, the best checkpoint so far is written each time the validation NLL improves, so a
 // long run can be stopped at any point (the final write adds the test NLL to the metadata).
 // Data: make_dataset(system, n_train, 1000, 1000, seed): train chain seed S, validation S + 1,
@@ -18,12 +28,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
 
 #include "errors.hpp"
+#include "fields/methods.hpp"
+#include "models/json.hpp"
 #include "models/particle_model.hpp"
 #include "models/safetensors.hpp"
 #include "train/mcmc.hpp"
@@ -38,15 +51,17 @@ double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC
 
 struct Args {
   std::string system = "all";
-  uint64_t seed = 2026;
+  std::string method = "E-NF";  // the Table 1 row
+  uint64_t seed = 2026;         // the data's chains (train S, validation S + 1, test S + 2)
+  long long train_seed = -1;    // initial weights, shuffling, probes (-1: the data seed)
   double minutes = 20, lj13_minutes = 3;  // wall-clock training budgets
   double cpu_minutes = 1e9;               // CPU-time budget per system (shared machines)
   int epochs = 1000000;
   int n_train = 0;  // 0: 1000 for DW4, 100 for LJ13
   int rk4_steps = 4;
-  std::string method = "rk4";  // the training solver: a fixed-step tableau (rk4, midpoint, euler)
+  std::string solver = "rk4";  // the training solver: a fixed-step tableau (rk4, midpoint, euler)
   double kinetic = 0, jacobian = 0;  // optional field regularisers (off in the paper's setup)
-  double lr = 5e-4;
+  double lr = -1;  // -1: the method's
   int batch = 100;
   int eval_every = 10;
   int val_subset = 200;
@@ -56,7 +71,39 @@ struct Args {
   int threads = 1;      // threads over the slices (results do not depend on it)
   int keep_tapes = 1;   // the batch goes through in slices, so every slice's tapes fit
   bool quick = false;
+  // --table1
+  std::string table1, methods, systems = "dw4,lj13", sizes;
+  int runs = 3;
 };
+
+// What one training run measured.
+struct RunResult {
+  std::string system, method;
+  int n_train = 0, best_epoch = 0, epochs = 0, test_samples = 0;
+  long steps = 0;
+  double test_nll = NAN, val_nll = NAN, wall_s = 0, cpu_s = 0, ms_per_step = 0, cpu_ms_per_step = 0;
+  uint64_t train_seed = 0;
+};
+
+// The paper's Table 1 (test NLL, mean of 3 runs); NaN where it has no entry.
+double paper_nll(const std::string& method, const std::string& system, int n) {
+  static const std::map<std::string, std::vector<double>> dw4{
+      {"GNF", {11.93, 11.31, 10.38, 7.95}},         {"GNF-att", {11.65, 11.13, 9.34, 7.83}},
+      {"GNF-att-aug", {8.81, 8.31, 7.90, 7.61}},    {"Simple dynamics", {9.58, 9.51, 9.53, 9.47}},
+      {"Kernel dynamics", {8.74, 8.67, 8.42, 8.26}}, {"E-NF", {8.31, 8.15, 7.69, 7.48}}};
+  static const std::map<std::string, std::vector<double>> lj13{
+      {"GNF", {43.56, 42.84, 37.17, 36.49}},         {"GNF-att", {43.32, 36.22, 33.84, 32.65}},
+      {"GNF-att-aug", {41.09, 31.50, 30.74, 30.93}}, {"Simple dynamics", {33.67, 33.10, 32.79, 32.99}},
+      {"Kernel dynamics", {35.03, 31.49, 31.17, 31.25}}, {"E-NF", {33.12, 30.99, 30.56, 30.41}}};
+  const bool is_dw4 = system == "dw4", is_lj13 = system == "lj13";
+  const auto& t = is_dw4 ? dw4 : lj13;
+  const int first = is_dw4 ? 100 : 10;
+  int k = 0;
+  for (int s = first; s < n && k < 4; s *= 10) ++k;
+  auto it = t.find(method);
+  if ((!is_dw4 && !is_lj13) || it == t.end() || k >= 4 || first * static_cast<int>(std::pow(10, k)) != n) return NAN;
+  return it->second[k];
+}
 
 enf::ode::Options eval_solver() {
   enf::ode::Options o;  // dopri5
@@ -89,14 +136,16 @@ void save_model(const enf::ParticleModel& model, const std::map<std::string, std
 
 // The data and training settings of a run, as model metadata.
 std::map<std::string, std::string> settings_meta(const enf::train::ParticleSystem& sys, const Args& a, int n_train) {
+  const double lr = a.lr > 0 ? a.lr : enf::fields::method(a.method, sys.name).lr;
   return {{"system", sys.name},
+          {"method", a.method},
           {"data_seed", std::to_string(a.seed)},
           {"data", "make_dataset(" + sys.name + ", " + std::to_string(n_train) + ", 1000, 1000, seed)"},
-          {"train_seed", std::to_string(a.seed)},
+          {"train_seed", std::to_string(a.train_seed >= 0 ? static_cast<uint64_t>(a.train_seed) : a.seed)},
           {"n_train", std::to_string(n_train)},
-          {"lr", fmt(a.lr, 6)},
+          {"lr", fmt(lr, 6)},
           {"batch", std::to_string(a.batch)},
-          {"train_solver", (a.method == "rk4" ? std::string("rk4 (3/8 rule)") : a.method) + ", " + std::to_string(a.rk4_steps) + " steps"},
+          {"train_solver", (a.solver == "rk4" ? std::string("rk4 (3/8 rule)") : a.solver) + ", " + std::to_string(a.rk4_steps) + " steps"},
           {"regularisers", "kinetic " + fmt(a.kinetic, 6) + ", jacobian " + fmt(a.jacobian, 6)},
           {"eval_solver", "dopri5 rtol=atol=1e-5, exact trace"}};
 }
@@ -149,7 +198,7 @@ void reweight(const enf::train::ParticleSystem& sys, const enf::train::Dataset& 
   std::fflush(stdout);
 }
 
-void run(const enf::train::ParticleSystem& sys, const Args& a) {
+RunResult run(const enf::train::ParticleSystem& sys, const Args& a) {
   const bool dw4 = sys.name == "dw4";
   const int n_train = a.n_train > 0 ? a.n_train : (dw4 ? 1000 : 100);
   const auto t_data = Clock::now();
@@ -159,7 +208,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
                data_s, static_cast<unsigned long long>(a.seed));
   if (!a.reweight.empty()) {
     reweight(sys, data, a);
-    return;
+    return {};
   }
   if (!a.evaluate.empty()) {
     // A checkpoint written during training (or any saved model of this system): its test NLL on
@@ -182,15 +231,16 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
     std::printf("{\"system\": \"%s\", \"checkpoint\": \"%s\", \"test_nll\": %.4f, \"test_nll_first200\": %.4f, \"eval_s\": %.1f}\n",
                 sys.name.c_str(), a.evaluate.c_str(), nll, nll200, seconds_since(te));
     std::fflush(stdout);
-    return;
+    return {};
   }
 
   enf::train::TrainConfig cfg;
+  enf::train::apply_method(cfg, a.method, sys);
   cfg.batch = a.batch;
-  cfg.adam.lr = a.lr;
-  cfg.seed = a.seed;
+  if (a.lr > 0) cfg.adam.lr = a.lr;
+  cfg.seed = a.train_seed >= 0 ? static_cast<uint64_t>(a.train_seed) : a.seed;
   cfg.solver.steps = a.rk4_steps;
-  cfg.solver.method = enf::ode::method_from_name(a.method);
+  cfg.solver.method = enf::ode::method_from_name(a.solver);
   cfg.solver.kinetic = a.kinetic;
   cfg.solver.jacobian = a.jacobian;
   cfg.solver.chunk = a.chunk;
@@ -199,6 +249,8 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   std::unique_ptr<enf::train::Trainer> trainer;
   if (!a.init.empty()) {
     const enf::ParticleModel init = enf::ParticleModel::load(enf::SafeTensors::load_file(a.init));
+    if (init.method() != cfg.method)
+      throw enf::InvalidInput(a.init + " holds a " + init.method() + " model; pass --method '" + init.method() + "'");
     trainer = std::make_unique<enf::train::Trainer>(sys, data.train, cfg, init.params());
   } else {
     trainer = std::make_unique<enf::train::Trainer>(sys, data.train, cfg);
@@ -217,7 +269,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
       best_epoch = epoch;
       best = trainer->params();
       if (!a.save.empty()) {
-        const enf::ParticleModel m(sys.name, sys.n_particles, sys.dim, best);
+        const enf::ParticleModel m(sys.name, sys.n_particles, sys.dim, best, cfg.method, n_train);
         std::map<std::string, std::string> meta = settings_meta(sys, a, n_train);
         meta["best_epoch"] = std::to_string(epoch);
         meta["val_nll"] = fmt(best_val);
@@ -225,8 +277,8 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
         save_model(m, meta, a.save);
       }
     }
-    std::fprintf(stderr, "[%s] epoch %d  step %ld  train loss %.4f  val NLL %.4f (best %.4f @ %d)  %.0f s\n",
-                 sys.name.c_str(), epoch, trainer->steps(), last_loss, v, best_val, best_epoch, seconds_since(t0));
+    std::fprintf(stderr, "[%s %s] epoch %d  step %ld  train loss %.4f  val NLL %.4f (best %.4f @ %d)  %.0f s\n",
+                 sys.name.c_str(), cfg.method.c_str(), epoch, trainer->steps(), last_loss, v, best_val, best_epoch, seconds_since(t0));
   };
   int epoch = 0;
   while (epoch < a.epochs && seconds_since(t0) < budget_s && cpu_seconds() - cpu0 < 60.0 * a.cpu_minutes) {
@@ -241,7 +293,7 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
   if (epoch % a.eval_every != 0) evaluate(epoch);
   const double wall = seconds_since(t0);
   const double cpu = cpu_seconds() - cpu0;
-  const enf::ParticleModel model(sys.name, sys.n_particles, sys.dim, best);
+  const enf::ParticleModel model(sys.name, sys.n_particles, sys.dim, best, cfg.method, n_train);
   const auto te = Clock::now();
   const Eigen::MatrixXd test = a.quick ? Eigen::MatrixXd(data.test.topRows(100)) : data.test;
   const double test_nll = model.mean_nll(test, eval_solver(), exact_trace());
@@ -259,14 +311,187 @@ void run(const enf::train::ParticleSystem& sys, const Args& a) {
     std::fprintf(stderr, "[%s] saved %s\n", sys.name.c_str(), a.save.c_str());
   }
   std::printf(
-      "{\"system\": \"%s\", \"n_train\": %d, \"test_nll\": %.4f, \"test_samples\": %d, \"val_nll\": %.4f, "
+      "{\"system\": \"%s\", \"method\": \"%s\", \"n_train\": %d, \"test_nll\": %.4f, \"test_samples\": %d, \"val_nll\": %.4f, "
       "\"best_epoch\": %d, \"epochs\": %d, \"steps\": %ld, \"wall_s\": %.1f, \"cpu_s\": %.1f, "
       "\"ms_per_step\": %.1f, \"cpu_ms_per_step\": %.1f, \"batch\": %d, \"threads\": %d, \"rk4_steps\": %d, \"lr\": %g, "
-      "\"kinetic\": %g, \"jacobian\": %g, \"data_s\": %.1f, \"test_eval_s\": %.1f, \"seed\": %llu, \"paper_target\": %.1f}\n",
-      sys.name.c_str(), n_train, test_nll, static_cast<int>(test.rows()), best_val, best_epoch, epoch, steps, wall,
+      "\"kinetic\": %g, \"jacobian\": %g, \"data_s\": %.1f, \"test_eval_s\": %.1f, \"seed\": %llu, \"paper\": %.2f}\n",
+      sys.name.c_str(), cfg.method.c_str(), n_train, test_nll, static_cast<int>(test.rows()), best_val, best_epoch, epoch, steps, wall,
       cpu, steps ? 1000.0 * train_s / steps : 0.0, steps ? 1000.0 * train_cpu / steps : 0.0, a.batch, a.threads, a.rk4_steps,
-      a.lr, a.kinetic, a.jacobian, data_s, eval_s, static_cast<unsigned long long>(a.seed), dw4 ? 8.4 : 31.5);
+      cfg.adam.lr, a.kinetic, a.jacobian, data_s, eval_s, static_cast<unsigned long long>(a.seed), paper_nll(cfg.method, sys.name, n_train));
   std::fflush(stdout);
+  RunResult r;
+  r.system = sys.name;
+  r.method = cfg.method;
+  r.n_train = n_train;
+  r.best_epoch = best_epoch;
+  r.epochs = epoch;
+  r.test_samples = static_cast<int>(test.rows());
+  r.steps = steps;
+  r.test_nll = test_nll;
+  r.val_nll = best_val;
+  r.wall_s = wall;
+  r.cpu_s = cpu;
+  r.ms_per_step = steps ? 1000.0 * train_s / steps : 0.0;
+  r.cpu_ms_per_step = steps ? 1000.0 * train_cpu / steps : 0.0;
+  r.train_seed = cfg.seed;
+  return r;
+}
+
+// ---- the Table 1 grid
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t end = s.find(sep, start);
+    const std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) out.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+// The authors' sweep (main_dw4_lj13.py): epochs, batch and validation interval per training size.
+struct Schedule {
+  int epochs, batch, eval_every;
+};
+Schedule paper_schedule(const std::string& system, int n) {
+  if (system == "dw4") {
+    if (n <= 100) return {1000, 100, 20};
+    if (n <= 1000) return {300, 100, 5};
+    if (n <= 10000) return {50, 100, 1};
+    return {6, 100, 1};
+  }
+  if (n <= 10) return {500, 10, 10};
+  if (n <= 100) return {1000, 100, 25};
+  if (n <= 1000) return {300, 100, 5};
+  return {50, 100, 1};
+}
+
+std::string slug(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
+  return out;
+}
+
+std::string run_json(const RunResult& r) {
+  using enf::json::Value;
+  return enf::json::dump(Value::object({{"system", Value::string(r.system)},
+                                        {"method", Value::string(r.method)},
+                                        {"n_train", Value::number(r.n_train)},
+                                        {"train_seed", Value::number(static_cast<double>(r.train_seed))},
+                                        {"test_nll", Value::number(r.test_nll)},
+                                        {"test_samples", Value::number(r.test_samples)},
+                                        {"val_nll", Value::number(r.val_nll)},
+                                        {"best_epoch", Value::number(r.best_epoch)},
+                                        {"epochs", Value::number(r.epochs)},
+                                        {"steps", Value::number(static_cast<double>(r.steps))},
+                                        {"wall_s", Value::number(r.wall_s)},
+                                        {"cpu_s", Value::number(r.cpu_s)},
+                                        {"ms_per_step", Value::number(r.ms_per_step)},
+                                        {"cpu_ms_per_step", Value::number(r.cpu_ms_per_step)}}));
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return true;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::binary) << text;
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+void table1(Args a) {
+  const std::vector<std::string> methods = a.methods.empty() ? enf::fields::method_names() : split(a.methods, ',');
+  for (const std::string& m : methods) enf::fields::method(m, "");  // known, before hours of training
+  const std::vector<std::string> systems = split(a.systems, ',');
+  std::map<std::string, std::vector<int>> sizes{{"dw4", {1000}}, {"lj13", {100}}};
+  for (const std::string& entry : split(a.sizes, ':')) {  // dw4=100,1000:lj13=10
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos) throw enf::InvalidInput("--sizes takes system=n,n:system=n, got '" + entry + "'");
+    std::vector<int> ns;
+    for (const std::string& n : split(entry.substr(eq + 1), ',')) ns.push_back(std::stoi(n));
+    sizes[entry.substr(0, eq)] = ns;
+  }
+  if (a.runs < 1) throw enf::InvalidInput("--runs needs at least 1");
+  std::filesystem::create_directories(a.table1 + "/runs");
+  const int epoch_cap = a.epochs;
+  std::vector<RunResult> all;
+  for (const std::string& system : systems) {
+    const enf::train::ParticleSystem sys = enf::train::builtin_system(system);
+    for (int n : sizes[system])
+      for (const std::string& m : methods)
+        for (int run_k = 0; run_k < a.runs; ++run_k) {
+          const std::string base = a.table1 + "/runs/" + system + "-n" + std::to_string(n) + "-" + slug(m) + "-run" + std::to_string(run_k + 1);
+          std::string text;
+          if (read_file(base + ".json", text)) {  // finished before an interruption
+            const enf::json::Value v = enf::json::parse(text);
+            RunResult r;
+            r.system = system;
+            r.method = m;
+            r.n_train = n;
+            r.test_nll = v.at("test_nll").as_number();
+            r.ms_per_step = v.at("ms_per_step").as_number();
+            r.cpu_ms_per_step = v.at("cpu_ms_per_step").as_number();
+            r.epochs = static_cast<int>(v.at("epochs").as_number());
+            all.push_back(r);
+            std::fprintf(stderr, "[table1] %s: done before (test NLL %.4f)\n", base.c_str(), r.test_nll);
+            continue;
+          }
+          const Schedule sch = paper_schedule(system, n);
+          Args c = a;
+          c.method = m;
+          c.n_train = n;
+          c.epochs = std::min(sch.epochs, epoch_cap);
+          c.batch = sch.batch;
+          c.eval_every = std::min(sch.eval_every, c.epochs);
+          c.minutes = c.lj13_minutes = 1e9;  // the schedule, not the clock, ends a run
+          c.train_seed = static_cast<long long>(a.seed + run_k);
+          c.save = base + ".safetensors";
+          const RunResult r = run(sys, c);
+          write_file(base + ".json", run_json(r) + "\n");
+          all.push_back(r);
+        }
+  }
+  // Mean and standard deviation over runs, beside the paper's numbers.
+  using enf::json::Value;
+  Value::Array cells;
+  std::string md = "| method | system | n_train | runs | test NLL (mean ± sd) | paper | ms/step |\n|---|---|---|---|---|---|---|\n";
+  for (const std::string& system : systems)
+    for (int n : sizes[system])
+      for (const std::string& m : methods) {
+        std::vector<double> v;
+        double ms = 0;
+        for (const RunResult& r : all)
+          if (r.system == system && r.n_train == n && r.method == m) {
+            v.push_back(r.test_nll);
+            ms += r.ms_per_step;
+          }
+        if (v.empty()) continue;
+        double mean = 0, sd = 0;
+        for (double x : v) mean += x / v.size();
+        for (double x : v) sd += (x - mean) * (x - mean);
+        sd = v.size() > 1 ? std::sqrt(sd / (v.size() - 1)) : 0;
+        const double paper = paper_nll(m, system, n);
+        cells.push_back(Value::object({{"method", Value::string(m)},
+                                       {"system", Value::string(system)},
+                                       {"n_train", Value::number(n)},
+                                       {"runs", Value::number(static_cast<double>(v.size()))},
+                                       {"test_nll_mean", Value::number(mean)},
+                                       {"test_nll_sd", Value::number(sd)},
+                                       {"paper", std::isnan(paper) ? Value() : Value::number(paper)},
+                                       {"ms_per_step", Value::number(ms / v.size())}}));
+        md += "| " + m + " | " + system + " | " + std::to_string(n) + " | " + std::to_string(v.size()) + " | " + fmt(mean, 2) +
+              " ± " + fmt(sd, 2) + " | " + (std::isnan(paper) ? std::string("–") : fmt(paper, 2)) + " | " + fmt(ms / v.size(), 1) + " |\n";
+      }
+  write_file(a.table1 + "/table1.json", enf::json::dump(Value::object({{"cells", Value::array(std::move(cells))}})) + "\n");
+  write_file(a.table1 + "/table1.md", md);
+  std::printf("%s", md.c_str());
 }
 
 }  // namespace
@@ -295,6 +520,13 @@ int main(int argc, char** argv) {
     else if (k == "--n-train") a.n_train = std::stoi(next());
     else if (k == "--rk4-steps") a.rk4_steps = std::stoi(next());
     else if (k == "--method") a.method = next();
+    else if (k == "--solver") a.solver = next();
+    else if (k == "--train-seed") a.train_seed = std::stoll(next());
+    else if (k == "--table1") a.table1 = next();
+    else if (k == "--methods") a.methods = next();
+    else if (k == "--systems") a.systems = next();
+    else if (k == "--sizes") a.sizes = next();
+    else if (k == "--runs") a.runs = std::stoi(next());
     else if (k == "--kinetic") a.kinetic = std::stod(next());
     else if (k == "--jacobian") a.jacobian = std::stod(next());
     else if (k == "--lr") a.lr = std::stod(next());
@@ -320,7 +552,10 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    if (a.system == "all") {
+    enf::fields::method(a.method, "");  // a known row (and not an ODE method: that is --solver)
+    if (!a.table1.empty()) {
+      table1(a);
+    } else if (a.system == "all") {
       run(enf::train::dw4(), a);
       run(enf::train::lj13(), a);
     } else {

@@ -16,6 +16,7 @@
 #include "api/arguments.hpp"
 #include "api/options.hpp"
 #include "errors.hpp"
+#include "fields/methods.hpp"
 #include "guarded.hpp"
 #include "js_value.hpp"
 #include "models/particle_model.hpp"
@@ -89,8 +90,21 @@ val builtin_systems() {
       item.set("nTrain", e.n_train);
       list.call<void>("push", item);
     }
+    // The paper's Table 1 rows (fields/methods.hpp) that createTrainer({ method }) takes.
+    val methods = val::array();
+    for (const std::string& name : enf::fields::method_names()) {
+      const enf::fields::Method m = enf::fields::method(name, "");
+      val item = val::object();
+      item.set("name", m.name);
+      item.set("field", m.field);
+      item.set("equivariant", m.equivariant);
+      item.set("augment", m.augment);
+      item.set("lr", m.lr);
+      methods.call<void>("push", item);
+    }
     val out = val::object();
     out.set("systems", list);
+    out.set("methods", methods);
     return out;
   });
 }
@@ -160,6 +174,8 @@ class WasmParticleModel {
     out.set("particles", m_->n_particles());
     out.set("dim", m_->dim());
     out.set("field", m_->params().kind);
+    out.set("method", m_->method());
+    out.set("nTrain", m_->n_train());
     return out;
   }
 
@@ -299,8 +315,10 @@ val check_train_config(val spec, val config) {
     out.set("lr", c.adam.lr);
     out.set("seed", static_cast<double>(c.seed));
     out.set("rk4Steps", c.solver.steps);
-    out.set("method", c.solver.method.name());
+    out.set("method", c.method);
+    out.set("solver", c.solver.method.name());
     out.set("field", c.field);
+    out.set("augment", c.augment);
     out.set("keepTapes", c.solver.keep_tapes);
     return out;
   });

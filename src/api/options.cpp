@@ -263,11 +263,6 @@ ParticleScoreCall particle_score_call(const json::Value& o) {
 train::TrainConfig train_call(const json::Value& o, const train::ParticleSystem& system) {
   OptionReader r(o, "createTrainer");
   train::TrainConfig c;
-  c.batch = r.integer("batch", 1, 100000, c.batch);
-  c.adam.lr = r.number("lr", 0, 1, c.adam.lr, true);
-  c.adam.weight_decay = r.number("weightDecay", 0, kUnbounded, c.adam.weight_decay);
-  c.max_grad_norm = r.number("maxGradNorm", 0, kUnbounded, c.max_grad_norm);
-  c.solver.steps = r.integer("rk4Steps", 1, 1000, c.solver.steps);
   // method is the model (a Table 1 row); the fixed-step ODE method is `solver`.
   const std::string method = r.text("method", c.method);
   bool is_solver = true;
@@ -284,6 +279,11 @@ train::TrainConfig train_call(const json::Value& o, const train::ParticleSystem&
     }() + "); the ODE solver '" +
                        method + "' goes in `solver`");
   train::apply_method(c, method, system);
+  c.batch = r.integer("batch", 1, 100000, c.batch);
+  c.adam.lr = r.number("lr", 0, 1, c.adam.lr, true);
+  c.adam.weight_decay = r.number("weightDecay", 0, kUnbounded, c.adam.weight_decay);
+  c.max_grad_norm = r.number("maxGradNorm", 0, kUnbounded, c.max_grad_norm);
+  c.solver.steps = r.integer("rk4Steps", 1, 1000, c.solver.steps);
   c.solver.method = ode::method_from_name(r.text("solver", c.solver.method.name()));
   if (c.solver.method.tableau().adaptive())
     throw InvalidInput("createTrainer: solver must be a fixed-step method (rk4, midpoint, euler), not " + c.solver.method.name());

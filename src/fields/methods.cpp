@@ -11,7 +11,7 @@ const std::vector<std::string>& method_names() {
 
 Method method(std::string_view name, const std::string& system) {
   using json::Value;
-  if (name == "E-NF") return {"E-NF", "egnn", Value::object({}), false, true};
+  if (name == "E-NF") return {"E-NF", "egnn", Value::object({}), false, true, 5e-4};
   if (name == "GNF") return {"GNF", "gnn", Value::object({{"attention", Value::boolean(false)}}), false, false};
   if (name == "GNF-att") return {"GNF-att", "gnn", Value::object({{"attention", Value::boolean(true)}}), false, false};
   if (name == "GNF-att-aug")

@@ -16,6 +16,7 @@ struct Method {
   json::Value settings;  // the kind's settings for the system
   bool augment = false;  // train on data under a fresh random orthogonal map per sample and step
   bool equivariant = true;
+  double lr = 1e-3;      // the authors' learning rate for it (their README: 5e-4 for E-NF, else 1e-3)
 };
 
 // The six rows, in the paper's order.

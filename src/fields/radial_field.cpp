@@ -213,7 +213,11 @@ std::shared_ptr<const flow::VelocityField> RadialKind::inference(const FieldPara
       throw InvalidInput("the " + name() + " field's parameters do not match its settings");
     ++k;
   });
-  return std::make_shared<RadialDynamics>(*this, p, dim);
+  // The parameters as a weights file stores them (float32), so that a model and its exported
+  // weights give bit-identical results, as the float32 graph fields do.
+  FieldParams q = p;
+  for (Mat& m : q.values) m = m.cast<float>().cast<double>();
+  return std::make_shared<RadialDynamics>(*this, std::move(q), dim);
 }
 
 // ---- Kernel dynamics

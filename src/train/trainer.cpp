@@ -36,6 +36,7 @@ void apply_method(TrainConfig& c, const std::string& name, const ParticleSystem&
   c.field = m.field;
   c.field_settings = m.settings;
   c.augment = m.augment;
+  c.adam.lr = m.lr;
 }
 
 namespace {

@@ -27,8 +27,8 @@ struct TrainConfig {
   bool augment = false;         // each step maps every sample by a fresh Haar-random orthogonal matrix
 };
 
-// The configuration of Table 1's `method` for `system`: its field, settings and augmentation;
-// InvalidInput for an unknown method.
+// The configuration of Table 1's `method` for `system`: its field, settings, augmentation and
+// learning rate; InvalidInput for an unknown method.
 void apply_method(TrainConfig& config, const std::string& method, const ParticleSystem& system);
 
 struct StepReport {

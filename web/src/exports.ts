@@ -15,7 +15,7 @@ export { Trainer, ParticleFlow, effectiveSampleSize } from './train.js';
 export type { LoadOptions, ModelSource } from './api.js';
 export type { WeightsInfo } from './weights.js';
 export type * from './types.js';
-export { BUILT_IN_SYSTEMS } from './systems.generated.js';
+export { BUILT_IN_SYSTEMS, TRAINING_METHODS } from './systems.generated.js';
 export { referenceStats, HISTOGRAMS, PAPER } from './eval.js';
 export type { EvalReport, EvaluateOptions, EvalProgress, ReferenceStats, TestMolecule, HistogramComparison } from './eval.js';
 export { reportBody, reportHtml, histogramSvg, formatProportion } from './eval-report.js';

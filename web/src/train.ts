@@ -25,6 +25,7 @@ import type {
   PairEnergySystem,
   TrainerData,
   TrainerOptions,
+  TrainingMethod,
   TrainStep,
   ValidateOptions,
 } from './types.js';
@@ -239,8 +240,12 @@ class TrainWorker {
 /** A trained particle E-NF: sample and score with the same shapes as the QM9 model. */
 export class ParticleFlow {
   readonly system: ParticleSystemInfo;
-  /** The velocity field's kind ('egnn': the E-NF). */
+  /** The velocity field's kind ('egnn': the E-NF; 'gnn', 'kernel', 'simple'). */
   readonly field: string;
+  /** The Table 1 row that trained it (from the weights' metadata; files without one: the field's natural row). */
+  readonly method: TrainingMethod;
+  /** The training-set size, when the weights record it. */
+  readonly nTrain: number | null;
   private disposed = false;
 
   /** @internal use trainer.model() or loadParticleFlow() */
@@ -252,6 +257,8 @@ export class ParticleFlow {
   ) {
     this.system = { name: info.system, particles: info.particles, dim: info.dim };
     this.field = info.field;
+    this.method = info.method as TrainingMethod;
+    this.nTrain = info.nTrain > 0 ? info.nTrain : null;
   }
 
   private get size(): number {
@@ -350,6 +357,8 @@ export class Trainer {
   /** The training and validation samples (centred by the core before training) and their energies. */
   readonly data: TrainerData;
   readonly batch: number;
+  /** The Table 1 row it trains. */
+  readonly method: TrainingMethod;
   /** Steps per epoch: ceil(nTrain / batch). */
   readonly stepsPerEpoch: number;
   /** Steps taken and the epochs they completed. */
@@ -380,6 +389,7 @@ export class Trainer {
     };
     this.config = reply.config;
     this.batch = reply.config.batch;
+    this.method = reply.config.method as TrainingMethod;
     this.stepsPerEpoch = Math.ceil(this.data.nTrain / reply.config.batch);
     this.lr = reply.config.lr;
   }
@@ -463,7 +473,7 @@ export class Trainer {
         lr: String(this.lr),
         seed: String(this.config.seed),
         rk4_steps: String(this.config.rk4Steps),
-        train_solver: this.config.method,
+        train_solver: this.config.solver,
         n_train: String(this.data.nTrain),
         ...metadata,
       });

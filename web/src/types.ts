@@ -223,7 +223,13 @@ export interface TrainerOptions {
   seed?: number;
   /** Minibatch size (default 100, the paper's). Any size fits the heap: it is processed in slices. */
   batch?: number;
-  /** AdamW (amsgrad) learning rate (default 5e-4). */
+  /**
+   * The model: a row of the paper's Table 1 (TRAINING_METHODS; default 'E-NF'). 'GNF', 'GNF-att' and
+   * 'GNF-att-aug' are the non-equivariant graph flows (the last trained on randomly rotated and
+   * reflected data), 'Simple dynamics' and 'Kernel dynamics' Köhler et al.'s equivariant flows.
+   */
+  method?: TrainingMethod;
+  /** AdamW (amsgrad) learning rate (default: the method's, as the authors trained it: 5e-4 for E-NF, 1e-3 for the others). */
   lr?: number;
   weightDecay?: number;
   /** Global gradient-norm clipping (default 10; 0 disables). */
@@ -231,10 +237,9 @@ export interface TrainerOptions {
   /** Solver steps the loss is differentiated through (default 4). */
   rk4Steps?: number;
   /** The fixed-step solver of training (default 'rk4', the 3/8 rule, as the paper). */
-  method?: 'rk4' | 'midpoint' | 'euler';
-  /** The velocity field's kind (default 'egnn', the E-NF) and its settings (n_layers, hidden, ...). */
-  field?: string;
-  fieldSettings?: Record<string, number | boolean>;
+  solver?: 'rk4' | 'midpoint' | 'euler';
+  /** Over the method's field settings (E-NF and GNF: n_layers, hidden, attention; E-NF also tanh, coords_range, edge_attr; Kernel dynamics: preset 'dw4' | 'lj13'). */
+  fieldSettings?: Record<string, number | boolean | string>;
   /** The worker script to run (see LoadOptions.workerUrl). */
   workerUrl?: URL | string;
   /** Where enf_wasm.wasm is (see LoadOptions.wasmUrl). */
@@ -247,6 +252,9 @@ export interface TrainerOptions {
   onProgress?: (p: { phase: 'data'; fraction: number }) => void;
   signal?: AbortSignal;
 }
+
+/** A row of the paper's Table 1 (TRAINING_METHODS). */
+export type TrainingMethod = (typeof import('./systems.generated.js').TRAINING_METHODS)[number]['name'];
 
 /** The names of the core's built-in particle systems. */
 export type BuiltInSystemName = (typeof import('./systems.generated.js').BUILT_IN_SYSTEMS)[number]['name'];

@@ -90,14 +90,27 @@ export interface BuiltInSystemRecord {
   nTrain: number;
 }
 
+/** A row of the paper's Table 1 as the core registers it (fields/methods.hpp). */
+export interface TrainingMethodRecord {
+  name: string;
+  field: string;
+  equivariant: boolean;
+  augment: boolean;
+  lr: number;
+}
+
 /** A trainer's settings as the core uses them. */
 export interface TrainConfigRecord {
   batch: number;
   lr: number;
   seed: number;
   rk4Steps: number;
+  /** The Table 1 row. */
   method: string;
+  /** The fixed-step ODE method the loss is differentiated through. */
+  solver: string;
   field: string;
+  augment: boolean;
   keepTapes: boolean;
 }
 
@@ -111,7 +124,7 @@ export interface WasmTrainer {
 }
 
 export interface WasmParticleModel {
-  info(): { system: string; particles: number; dim: number; field: string };
+  info(): { system: string; particles: number; dim: number; field: string; method: string; nTrain: number };
   /** options: count, seed, rtol, atol, method, steps, rotation, permutation. */
   sample(options: CallOptions, onProgress: ((f: number) => boolean) | null): Fallible<{ positions: Float64Array }>;
   /** options: trace, seed, rtol, atol, method, steps. */
@@ -142,7 +155,7 @@ export interface EnfWasmModule {
     positions: Float64Array,
   ): Fallible<{ atomStable: Uint8Array; stableAtoms: number; stable: boolean }>;
   heapInUse(): number;
-  builtinSystems(): Fallible<{ systems: BuiltInSystemRecord[] }>;
+  builtinSystems(): Fallible<{ systems: BuiltInSystemRecord[]; methods: TrainingMethodRecord[] }>;
   /** options: count, seed and MCMC overrides (step, thin, burnIn, initScale, temperatures). */
   generateData(
     system: SystemWire,

@@ -91,6 +91,8 @@ export interface FlowInfo {
   particles: number;
   dim: number;
   field: string;
+  method: string;
+  nTrain: number;
 }
 
 export interface ScoreRowsReply {

@@ -10,6 +10,7 @@ import { drawingUrl, loadRDKit } from './rdkit.js';
 import { MoleculeViewer } from './viewer.js';
 import { setupReport } from './report.js';
 import { setupTrain } from './train.js';
+import { setupTable1 } from './table1.js';
 import { kabsch, randomRotation } from './geometry.js';
 
 /**
@@ -48,6 +49,7 @@ const TYPICAL = 'Typical: half of the QM9 test molecules score between +47 and +
 const demoState = (/** @type {any} */ (window).__enfDemo = { frames: 0, samples: 0, ready: false, viewer });
 const reportView = setupReport({ getModel: () => model, state: demoState });
 setupTrain({ state: demoState });
+setupTable1({ state: demoState });
 
 /** @param {string} text */
 function setStatus(text, isError = false) {

@@ -6,7 +6,7 @@
 // runs in the trainer's worker; this thread only draws SVG.
 import { download } from './download.js';
 import { FieldError, readNumber } from './fields.js';
-import { BUILT_IN_SYSTEMS, createTrainer, effectiveSampleSize, histogram, histogramSvg, jensenShannon, loadParticleFlow } from 'enf-wasm';
+import { BUILT_IN_SYSTEMS, TRAINING_METHODS, createTrainer, effectiveSampleSize, histogram, histogramSvg, jensenShannon, loadParticleFlow } from 'enf-wasm';
 
 // The page's settings per system size: the paper's training-set size (the core's registry), and for
 // 13 particles (a graph 13x larger per sample) small batches and a validation set that takes
@@ -141,6 +141,15 @@ export function setupTrain({ state }) {
       return option;
     }),
   );
+  // The model: a row of the paper's Table 1; its learning rate is the authors' for it.
+  $('train-method').replaceChildren(
+    ...TRAINING_METHODS.map((m) => Object.assign(document.createElement('option'), { value: m.name, textContent: m.name + (m.equivariant ? '' : ' (not equivariant)') })),
+  );
+  $('train-method').addEventListener('change', () => {
+    const m = TRAINING_METHODS.find((x) => x.name === $('train-method').value);
+    if (m) $('train-lr').value = String(m.lr);
+    if (trainer) say(`${$('train-method').value} trains from the next Generate data.`);
+  });
   let trainer = null;
   let flow = null; // an imported flow, compared instead of the trainer's current weights
   let abort = null;
@@ -148,7 +157,7 @@ export function setupTrain({ state }) {
   let validation = [];
 
   const busy = (on) => {
-    for (const id of ['train-data', 'train-system', 'train-n']) $(id).disabled = on;
+    for (const id of ['train-data', 'train-system', 'train-method', 'train-n']) $(id).disabled = on;
     $('train-fit').disabled = on || !trainer;
     $('train-compare').disabled = on || (!trainer && !flow);
     $('train-export').disabled = on || !trainer;
@@ -236,6 +245,7 @@ export function setupTrain({ state }) {
       say(`Sampling ${labelOf(name)} by MCMC…`);
       trainer = await createTrainer({
         system: /** @type {any} */ (name),
+        method: /** @type {any} */ ($('train-method').value),
         ...settings,
         signal: abort.signal,
         onProgress: ({ fraction }) => (progress.value = fraction),
@@ -247,7 +257,7 @@ export function setupTrain({ state }) {
       say(
         `${d.nTrain} training and ${d.nVal} validation samples in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
           `(Metropolis acceptance ${(100 * (d.acceptance ?? NaN)).toFixed(0)} %); ${trainer.parameters.toLocaleString('en')} parameters, ` +
-          `${trainer.stepsPerEpoch} steps per epoch. Press Train.`,
+          `${trainer.stepsPerEpoch} steps per epoch; ${trainer.method}. Press Train.`,
       );
     } catch (err) {
       trainer = null;
