@@ -85,24 +85,8 @@ struct RunResult {
   uint64_t train_seed = 0;
 };
 
-// The paper's Table 1 (test NLL, mean of 3 runs); NaN where it has no entry.
 double paper_nll(const std::string& method, const std::string& system, int n) {
-  static const std::map<std::string, std::vector<double>> dw4{
-      {"GNF", {11.93, 11.31, 10.38, 7.95}},         {"GNF-att", {11.65, 11.13, 9.34, 7.83}},
-      {"GNF-att-aug", {8.81, 8.31, 7.90, 7.61}},    {"Simple dynamics", {9.58, 9.51, 9.53, 9.47}},
-      {"Kernel dynamics", {8.74, 8.67, 8.42, 8.26}}, {"E-NF", {8.31, 8.15, 7.69, 7.48}}};
-  static const std::map<std::string, std::vector<double>> lj13{
-      {"GNF", {43.56, 42.84, 37.17, 36.49}},         {"GNF-att", {43.32, 36.22, 33.84, 32.65}},
-      {"GNF-att-aug", {41.09, 31.50, 30.74, 30.93}}, {"Simple dynamics", {33.67, 33.10, 32.79, 32.99}},
-      {"Kernel dynamics", {35.03, 31.49, 31.17, 31.25}}, {"E-NF", {33.12, 30.99, 30.56, 30.41}}};
-  const bool is_dw4 = system == "dw4", is_lj13 = system == "lj13";
-  const auto& t = is_dw4 ? dw4 : lj13;
-  const int first = is_dw4 ? 100 : 10;
-  int k = 0;
-  for (int s = first; s < n && k < 4; s *= 10) ++k;
-  auto it = t.find(method);
-  if ((!is_dw4 && !is_lj13) || it == t.end() || k >= 4 || first * static_cast<int>(std::pow(10, k)) != n) return NAN;
-  return it->second[k];
+  return enf::fields::paper_table1(method, system, n);
 }
 
 enf::ode::Options eval_solver() {

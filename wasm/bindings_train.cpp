@@ -100,6 +100,13 @@ val builtin_systems() {
       item.set("equivariant", m.equivariant);
       item.set("augment", m.augment);
       item.set("lr", m.lr);
+      val paper = val::object();  // the paper's Table 1 row: { dw4: { 100: 8.31, ... }, lj13: { ... } }
+      for (const char* system : {"dw4", "lj13"}) {
+        val row = val::object();
+        for (int n : enf::fields::paper_table1_sizes(system)) row.set(std::to_string(n), enf::fields::paper_table1(name, system, n));
+        paper.set(system, row);
+      }
+      item.set("paper", paper);
       methods.call<void>("push", item);
     }
     val out = val::object();

@@ -1,5 +1,8 @@
 #include "fields/methods.hpp"
 
+#include <cmath>
+#include <map>
+
 #include "errors.hpp"
 
 namespace enf::fields {
@@ -38,6 +41,29 @@ void check_method(const std::string& name, const FieldParams& p) {
   const std::string natural = default_method(p);
   const bool ok = m.field == p.kind && (p.kind != "gnn" || natural == (name == "GNF-att-aug" ? "GNF-att" : name));
   if (!ok) throw InvalidInput("method '" + name + "' does not train a '" + p.kind + "' field like these parameters ('" + natural + "')");
+}
+
+std::vector<int> paper_table1_sizes(const std::string& system) {
+  if (system == "dw4") return {100, 1000, 10000, 100000};
+  if (system == "lj13") return {10, 100, 1000, 10000};
+  return {};
+}
+
+double paper_table1(const std::string& method, const std::string& system, int n) {
+  static const std::map<std::string, std::vector<double>> dw4{
+      {"GNF", {11.93, 11.31, 10.38, 7.95}},          {"GNF-att", {11.65, 11.13, 9.34, 7.83}},
+      {"GNF-att-aug", {8.81, 8.31, 7.90, 7.61}},     {"Simple dynamics", {9.58, 9.51, 9.53, 9.47}},
+      {"Kernel dynamics", {8.74, 8.67, 8.42, 8.26}}, {"E-NF", {8.31, 8.15, 7.69, 7.48}}};
+  static const std::map<std::string, std::vector<double>> lj13{
+      {"GNF", {43.56, 42.84, 37.17, 36.49}},             {"GNF-att", {43.32, 36.22, 33.84, 32.65}},
+      {"GNF-att-aug", {41.09, 31.50, 30.74, 30.93}},     {"Simple dynamics", {33.67, 33.10, 32.79, 32.99}},
+      {"Kernel dynamics", {35.03, 31.49, 31.17, 31.25}}, {"E-NF", {33.12, 30.99, 30.56, 30.41}}};
+  const std::vector<int> sizes = paper_table1_sizes(system);
+  const auto& table = system == "dw4" ? dw4 : lj13;
+  const auto it = table.find(method);
+  for (size_t k = 0; k < sizes.size(); ++k)
+    if (sizes[k] == n && it != table.end()) return it->second[k];
+  return NAN;
 }
 
 }  // namespace enf::fields

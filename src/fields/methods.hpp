@@ -31,4 +31,10 @@ std::string default_method(const FieldParams& p);
 // Throws InvalidInput when `name` does not train a field like `p`.
 void check_method(const std::string& name, const FieldParams& p);
 
+// The paper's Table 1: test NLL (nats, mean of 3 runs) of `method` on "dw4" (n = 10^2..10^5) or
+// "lj13" (n = 10..10^4); NaN where it has no entry.
+double paper_table1(const std::string& method, const std::string& system, int n_train);
+// The training-set sizes of its columns for `system` (empty for other systems).
+std::vector<int> paper_table1_sizes(const std::string& system);
+
 }  // namespace enf::fields

@@ -139,3 +139,43 @@ for (const system of ['dw4', 'lj13']) {
     }
   });
 }
+
+test('enf table1 runs a grid, resumes it, and agrees with the native enf_train_bench --table1', { timeout: 300_000 }, async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync, mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { root } = await import('./helpers.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'enf-table1-'));
+  const args = ['table1', '--methods', 'Kernel dynamics,GNF', '--systems', 'dw4', '--sizes', 'dw4=100', '--epochs', '2', '--runs', '1', '--out-dir', dir];
+  const enf = () => spawnSync(process.execPath, [join(root, 'web', 'bin', 'enf.js'), ...args], { encoding: 'utf8', timeout: 240_000 });
+  try {
+    const first = enf();
+    assert.equal(first.status, 0, first.stderr);
+    const { cells } = JSON.parse(readFileSync(join(dir, 'table1.json'), 'utf8'));
+    assert.deepEqual(cells.map((c) => c.method), ['Kernel dynamics', 'GNF']);
+    for (const c of cells) {
+      assert.equal(c.n_train, 100);
+      assert.ok(Number.isFinite(c.test_nll_mean) && c.test_nll_mean > 5 && c.test_nll_mean < 40, JSON.stringify(c));
+    }
+    assert.equal(cells[0].paper, 8.74);
+    assert.match(readFileSync(join(dir, 'table1.md'), 'utf8'), /\| Kernel dynamics \| dw4 \| 100 \| 1 \| \d+\.\d\d ± 0\.00 \| 8\.74 \|/);
+    assert.ok(existsSync(join(dir, 'runs', 'dw4-n100-gnf-run1.safetensors')));
+    // Interrupted or finished: a second run takes the finished cells as they are.
+    const again = enf();
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /done before/);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'table1.json'), 'utf8')).cells, cells);
+    // The native grid on the same data and seeds: the same test NLL (wasm and native agree to 1e-4 Å).
+    const native = join(root, 'build', 'enf_train_bench');
+    if (!existsSync(native)) return t.diagnostic('no native build/enf_train_bench: the comparison is skipped');
+    const nativeDir = join(dir, 'native');
+    const r = spawnSync(native, ['--table1', nativeDir, '--methods', 'Kernel dynamics', '--systems', 'dw4', '--sizes', 'dw4=100', '--epochs', '2', '--runs', '1'], { encoding: 'utf8', timeout: 240_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const n = JSON.parse(readFileSync(join(nativeDir, 'table1.json'), 'utf8')).cells[0];
+    t.diagnostic(`Kernel dynamics, DW4 n = 100, 2 epochs: wasm ${cells[0].test_nll_mean.toFixed(5)}, native ${n.test_nll_mean.toFixed(5)}`);
+    assert.ok(Math.abs(n.test_nll_mean - cells[0].test_nll_mean) < 1e-3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,6 +7,7 @@ import { formatE, formatF, formatG, jsonNumber, padRight } from './format.js';
 import { didYouMean } from './options.js';
 import { firstTestMolecule } from './npz.js';
 import { evaluate, writeReport } from './eval-node.js';
+import { runTable1, table1Markdown } from './table1-node.js';
 import { formatProportion, insideInterval } from './eval-report.js';
 import type { EvalProgress } from './eval.js';
 import { loadModel, toSDF, toXYZ, type EnfModel } from './node.js';
@@ -24,6 +25,9 @@ usage:
   enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K] [--nll-seed S]
            [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A] [--out-dir DIR] [--no-smiles]
            (model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html)
+  enf table1 [--methods "E-NF,GNF,..."] [--systems dw4,lj13] [--sizes dw4=100,1000:lj13=10] [--runs R]
+           [--epochs E] [--seed S] [--out-dir DIR]
+           (the paper's Table 1: trains each method, test NLL beside the paper's; resumable)
 common options:
   --weights PATH   QM9 weights (.safetensors; default: the model bundled with the package)
   --workers N      size of the worker pool (default: the machine's cores)
@@ -65,6 +69,15 @@ const COMMANDS: Record<string, { options: string[]; flags: string[]; usage: stri
     options: ['weights', 'out', 'data', 'pool'],
     flags: ['quick', 'no-exact', 'pool-only'],
     usage: 'enf bench [--data QM9_TEST.npz] [--quick] [--no-exact] [--pool N [--pool-only]]\n  speed figures as JSON lines',
+  },
+  table1: {
+    options: ['methods', 'systems', 'sizes', 'runs', 'epochs', 'seed', 'val-subset', 'out-dir'],
+    flags: [],
+    usage:
+      'enf table1 [--methods "E-NF,GNF,..."] [--systems dw4,lj13] [--sizes dw4=100,1000:lj13=10] [--runs R] [--epochs E]\n' +
+      '           [--seed S] [--val-subset N] [--out-dir DIR]\n' +
+      "  the paper's Table 1 (test NLL of each method on DW4 / LJ13) with the authors' schedule; resumes an\n" +
+      '  interrupted grid from DIR/runs (default enf-table1) and writes DIR/table1.json and DIR/table1.md',
   },
   eval: {
     options: [...COMMON, 'samples', 'seed', 'data', 'nll-molecules', 'nll-seed', 'trace', 'probes', 'rtol', 'atol', 'out-dir'],
@@ -340,6 +353,35 @@ async function cmdBench(a: Args, weights: string): Promise<number> {
   return 0;
 }
 
+async function cmdTable1(a: Args): Promise<number> {
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const sizes: Partial<Record<'dw4' | 'lj13', number[]>> = {};
+  for (const entry of a.get('sizes', '').split(':').filter(Boolean)) {
+    const [system, ns] = entry.split('=');
+    if ((system !== 'dw4' && system !== 'lj13') || !ns) throw new InvalidInputError(`--sizes takes dw4=n,n:lj13=n, got '${entry}'`);
+    sizes[system] = list(ns).map((n) => {
+      const v = Number(n);
+      if (!Number.isInteger(v) || v < 1) throw new InvalidInputError(`--sizes: '${n}' is not a training-set size`);
+      return v;
+    });
+  }
+  const dir = a.get('out-dir', 'enf-table1');
+  const cells = await runTable1({
+    methods: a.has('methods') ? list(a.get('methods', '')) : undefined,
+    systems: a.has('systems') ? (list(a.get('systems', '')) as Array<'dw4' | 'lj13'>) : undefined,
+    sizes,
+    runs: a.integer('runs', 3, 1, 100),
+    epochs: a.has('epochs') ? a.integer('epochs', 1, 1, 1_000_000) : undefined,
+    seed: a.integer('seed', 2026, 0, 2 ** 31),
+    valSubset: a.integer('val-subset', 200, 1, 100_000),
+    dir,
+    log: (line) => process.stderr.write(`enf table1: ${line}\n`),
+  });
+  process.stdout.write(table1Markdown(cells));
+  process.stderr.write(`enf table1: wrote ${dir}/table1.json and ${dir}/table1.md\n`);
+  return 0;
+}
+
 async function cmdEval(a: Args, model: EnfModel): Promise<number> {
   const dir = a.get('out-dir', 'enf-report');
   const data = a.get('data', '../shared/data/qm9_test.npz');
@@ -420,6 +462,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const weights = a.get('weights', 'qm9');
     if (a.command === 'bench') return await cmdBench(a, weights);
+    if (a.command === 'table1') return await cmdTable1(a);
     const workers = a.has('workers') ? a.integer('workers', 1, 1, 256) : undefined;
     model = await loadModel(weights, { workers });
     const out = output(a.get('out', ''));

@@ -97,6 +97,8 @@ export interface TrainingMethodRecord {
   equivariant: boolean;
   augment: boolean;
   lr: number;
+  /** The paper's Table 1 test NLL per system and training size. */
+  paper: { dw4: Record<string, number>; lj13: Record<string, number> };
 }
 
 /** A trainer's settings as the core uses them. */
