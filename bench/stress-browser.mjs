@@ -1,6 +1,7 @@
 // The stress run in headless Chromium (`npm run stress` runs it after bench/stress.mjs): a page
-// built with Vite from web/dist makes mixed calls with random aborts and bad inputs, then loads and
-// disposes a model many times. Prints one JSON line per phase; exits non-zero when a promise settled
+// built with Vite from web/dist makes mixed calls with random aborts, bad inputs and injected worker
+// crashes (its workers are the package's worker plus a `crash` operation, bundled into one script as
+// the shipped browser worker is), then loads and disposes a model many times. Prints one JSON line per phase; exits non-zero when a promise settled
 // the wrong way, a rejection went unhandled, the pool did not recover, workers were left running
 // (Playwright lists the page's dedicated workers) or the JS heap grew.
 //   ENF_STRESS_CALLS (default 10000), ENF_STRESS_CYCLES (default 200), CHROMIUM (default /usr/bin/chromium)
@@ -15,7 +16,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const calls = Number(process.env.ENF_STRESS_CALLS ?? 10000);
 const cycles = Number(process.env.ENF_STRESS_CYCLES ?? 200);
 
-const PAGE = `import { AbortError, InvalidInputError, loadModel, parseSDF, parseXYZ, toSDF, toXYZ } from 'enf-wasm';
+// The page's worker: the package's own handlers and one more operation, a crash (an exception that
+// ends the worker, as a WebAssembly trap does).
+const WORKER = `import createEnfModule from '${join(root, 'web', 'dist', 'enf_wasm.js')}';
+import { createWorkerHandler } from '${join(root, 'web', 'dist', 'worker-core.js')}';
+const scope = globalThis;
+const handle = createWorkerHandler(createEnfModule, (reply, transfer) => scope.postMessage(reply, transfer ?? []), () => scope.close(), {
+  crash() { throw new Error('worker crash requested by the stress run'); },
+});
+scope.onmessage = (e) => void handle(e.data);
+`;
+
+const PAGE = `import { AbortError, InvalidInputError, WorkerCrashedError, loadModel, parseSDF, parseXYZ, toSDF, toXYZ } from 'enf-wasm';
 const calls = ${calls}, cycles = ${cycles};
 let state = 1;
 const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
@@ -26,7 +38,7 @@ const heap = () => (performance.memory ? performance.memory.usedJSHeapSize / 2 *
 const fast = { rtol: 1e-2, atol: 1e-2 };
 const water = { elements: ['O', 'H', 'H'], positions: [0, 0, 0.12, 0, 0.76, -0.48, 0, -0.76, -0.48] };
 (async () => {
-  const model = await loadModel('qm9', { workers: 2 });
+  const model = await loadModel('qm9', { workers: 2, workerUrl: new URL('/stress-worker.js', location.href) });
   const [ref] = await model.sample({ atoms: 7, seed: 3, ...fast });
   const sdf = toSDF(ref, 'ok');
   const start = heap();
@@ -46,6 +58,7 @@ const water = { elements: ['O', 'H', 'H'], positions: [0, 0, 0.12, 0, 0.76, -0.4
       if (r < 0.3) [kind, run] = ['sample', () => model.sample({ atoms: 3 + pick(7), seed: k, count: 1 + pick(3), signal: ac.signal, ...fast })];
       else if (r < 0.45) [kind, run] = ['trajectory', async () => { let n = 0; for await (const f of model.sampleTrajectory({ atoms: 3 + pick(5), seed: k, frames: 6, signal: ac.signal, ...fast })) if (++n > pick(8) && f) break; }];
       else if (r < 0.65) [kind, run] = ['score', () => model.score(rand() < 0.5 ? ref : sdf, { seed: k, signal: ac.signal, ...fast })];
+      else if (r < 0.655) [kind, run, allowed] = ['crash', () => model._run({ op: 'crash' }), ['WorkerCrashedError']];
       else if (r < 0.78) {
         const bad = [{ elements: ['O', 'H', 'H'], positions: [0, NaN, 0, 0, 0, 1, 0, 1, 0] }, { elements: ['Cl', 'H'], positions: [0, 0, 0, 0, 0, 1.3] }, '3\\nbroken\\nH 0 0\\n'][pick(3)];
         [kind, run] = ['bad-input', () => model.score(bad, { signal: ac.signal, ...fast })];
@@ -57,7 +70,7 @@ const water = { elements: ['O', 'H', 'H'], positions: [0, 0, 0.12, 0, 0.76, -0.4
         allowed = ['ok', 'InvalidInputError'];
       }
       let outcome;
-      try { await run(); outcome = 'ok'; } catch (e) { outcome = e instanceof AbortError ? 'AbortError' : e instanceof InvalidInputError ? 'InvalidInputError' : 'other: ' + (e && e.name) + ': ' + (e && e.message); }
+      try { await run(); outcome = 'ok'; } catch (e) { outcome = e instanceof AbortError ? 'AbortError' : e instanceof InvalidInputError ? 'InvalidInputError' : e instanceof WorkerCrashedError ? 'WorkerCrashedError' : 'other: ' + (e && e.name) + ': ' + (e && e.message); }
       outcomes[kind + ':' + outcome] = (outcomes[kind + ':' + outcome] ?? 0) + 1;
       if (!allowed.includes(outcome)) unexpected.push(kind + ' #' + k + ': ' + outcome);
       if (k % 500 === 0) peak = Math.max(peak, heap());
@@ -88,6 +101,9 @@ try {
   writeFileSync(join(work, 'main.js'), PAGE);
   const { build } = await import('vite');
   await build({ root: work, logLevel: 'error', configFile: false, resolve: { alias: { 'enf-wasm': join(root, 'web', 'dist', 'index.js') } }, build: { outDir: join(work, 'dist') } });
+  writeFileSync(join(work, 'stress-worker-src.js'), WORKER);
+  const { build: esbuild } = await import('esbuild');
+  await esbuild({ entryPoints: [join(work, 'stress-worker-src.js')], outfile: join(work, 'dist', 'stress-worker.js'), bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'error' });
   const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');

@@ -138,6 +138,36 @@ await model.dispose();
       }),
     );
     execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], { cwd: app, stdio: 'pipe' });
+    // The same package from a Node script: the declarations compile without the DOM lib (only
+    // ES2022 and @types/node), and `await using` disposes models, trainers and flows.
+    writeFileSync(
+      join(app, 'check-node.ts'),
+      `import { createTrainer, loadModel, loadParticleFlow, parseXYZ, type ParsedMolecule, type TrainingMethod } from 'enf-wasm';
+await using model = await loadModel('qm9', { workers: 1 });
+const [m] = await model.sample({ seed: 1, atoms: 5 });
+const parsed: ParsedMolecule = parseXYZ('1\\n\\nC 0 0 0\\n');
+const method: TrainingMethod = 'GNF-att-aug';
+await using trainer = await createTrainer({ system: 'dw4', method, nTrain: 10, nVal: 0 });
+await using flow = await loadParticleFlow(await trainer.exportWeights());
+console.log(m?.positions.length, parsed.positions[0], flow.method, flow.nTrain ?? 0, trainer.method);
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.node.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'esnext.disposable'], types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')], strict: true, exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true, skipLibCheck: false, noEmit: true,
+        },
+        files: ['check-node.ts'],
+      }),
+    );
+    try {
+      execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.node.json')], { cwd: app, stdio: 'pipe' });
+    } catch (e) {
+      assert.fail(`the Node consumer does not type-check:\n${e.stdout}`);
+    }
 
     // 3. Build with Vite (the repository's copy; no network needed).
     const { build } = await import('vite');

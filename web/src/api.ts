@@ -12,6 +12,7 @@ import type {
   LoadProgress,
   Molecule,
   MoleculeInput,
+  ParsedMolecule,
   ScoreOptions,
   ScoreResult,
   SampleOptions,
@@ -25,13 +26,14 @@ import type {
 } from './types.js';
 import { parseSafetensorsHeader, readWeightsHeader, type WeightsInfo } from './weights.js';
 import { instantiate, type EnfModuleFactory, type EnfWasmModule, type Fallible } from './wasm-module.js';
+import type { CompiledWasm } from './portable-types.js';
 
 /** Where the platform entry points find things. */
 export interface Platform {
   /** Workers running `script` (default: the package's own worker). */
   workerFactory(script?: URL | string): WorkerFactory;
   /** Compiles enf_wasm.wasm, the package's own or the copy at `wasmUrl` (once per page or process). */
-  compileWasm(wasmUrl?: URL | string): Promise<WebAssembly.Module>;
+  compileWasm(wasmUrl?: URL | string): Promise<CompiledWasm>;
   /** The Emscripten factory, for the main-thread helper instance. */
   loadFactory(): Promise<EnfModuleFactory>;
   /** Logical cores. */
@@ -361,6 +363,11 @@ export class EnfModel {
     return Promise.resolve();
   }
 
+  /** `await using model = await loadModel()` disposes the model when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
   /** @internal for benchmarks and tests */
   _run(payload: { op: string } & Record<string, unknown>, options?: JobOptions): Promise<unknown> {
     return this.live().run(payload, options);
@@ -521,7 +528,7 @@ export function chemHelpers(platform: Platform) {
       await loadHelper(platform, options?.wasmUrl);
     },
     /** Parses XYZ text (first frame) into elements and flat positions (Å). */
-    parseXYZ(text: string): { elements: ElementSymbol[]; positions: Float64Array } {
+    parseXYZ(text: string): ParsedMolecule {
       if (typeof text !== 'string') throw new InvalidInputError('parseXYZ takes the text of an XYZ file');
       const r = unwrap(helperModule().parseXyz(text, 100000));
       return { elements: r.elements as ElementSymbol[], positions: r.positions };
@@ -532,7 +539,7 @@ export function chemHelpers(platform: Platform) {
      */
     parseSDF: parseSdfText,
     /** One molecule from XYZ (first frame) or one-record SDF / MOL text, told apart by content. */
-    parseMolecule(text: string): { elements: ElementSymbol[]; positions: Float64Array } {
+    parseMolecule(text: string): ParsedMolecule {
       if (typeof text !== 'string') throw new InvalidInputError('parseMolecule takes the text of an XYZ, SDF or MOL file');
       const r = unwrap(helperModule().parseMolecule(text, 100000));
       return { elements: r.elements as ElementSymbol[], positions: r.positions };

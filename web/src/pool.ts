@@ -11,10 +11,11 @@ import {
 } from './errors.js';
 import type { FrameMessage, JobPayload, JobResult, Reply, Request } from './protocol.js';
 import type { Op } from './worker-core.js';
+import type { CompiledWasm, Transfer } from './portable-types.js';
 
 /** What the pool needs from a worker (a Web Worker or a worker_threads Worker). */
 export interface WorkerPort {
-  post(message: Request, transfer?: Transferable[]): void;
+  post(message: Request, transfer?: Transfer[]): void;
   terminate(): void;
   /** Node: let an idle worker not keep the process alive. */
   setBusy(busy: boolean): void;
@@ -24,7 +25,7 @@ export type WorkerFactory = (onReply: (reply: Reply) => void, onCrash: (message:
 
 export interface JobOptions {
   signal?: AbortSignal;
-  transfer?: Transferable[];
+  transfer?: Transfer[];
   onFrame?: (frame: FrameMessage) => void;
   onProgress?: (fraction: number) => void;
 }
@@ -72,7 +73,7 @@ export interface WorkerInfo {
 }
 
 export interface PoolInit {
-  module: WebAssembly.Module;
+  module: CompiledWasm;
   weights: Uint8Array;
   /** The weights' SHA-256 was checked on the main thread. */
   checksumVerified: boolean;
@@ -126,7 +127,7 @@ export class WorkerPool {
   }
 
   /** Lets the worker started early instantiate the module while the weights still download. */
-  warm(module: WebAssembly.Module): void {
+  warm(module: CompiledWasm): void {
     for (const slot of this.early) slot.port.post({ op: 'warm', module });
   }
 

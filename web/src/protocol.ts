@@ -2,11 +2,12 @@
 // requests and their results are derived from the workers' handler table (worker-core.ts).
 import type { ErrorRecord } from './errors.js';
 import type { Handlers, Op } from './worker-core.js';
+import type { CompiledWasm } from './portable-types.js';
 
 export interface InitRequest {
   op: 'init';
   id: number;
-  module: WebAssembly.Module;
+  module: CompiledWasm;
   /** The QM9 weights; empty for a worker that only trains (train.ts). */
   weights: Uint8Array;
   /** The main thread verified the weights' SHA-256 (WebCrypto); the worker need not. */
@@ -18,7 +19,7 @@ export interface InitRequest {
 /** Sent to a worker started before the weights arrived: instantiate the module meanwhile. */
 export interface WarmRequest {
   op: 'warm';
-  module: WebAssembly.Module;
+  module: CompiledWasm;
 }
 
 /** A job for operation K, as the caller gives it (the pool adds the id and the progress flag). */

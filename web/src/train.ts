@@ -29,6 +29,7 @@ import type {
   TrainStep,
   ValidateOptions,
 } from './types.js';
+import type { Transfer } from './portable-types.js';
 
 /** The core's built-in systems (src/train/systems.cpp), by name. */
 const BUILT_IN = new Map<string, (typeof BUILT_IN_SYSTEMS)[number]>(BUILT_IN_SYSTEMS.map((s) => [s.name, s]));
@@ -195,7 +196,7 @@ class TrainWorker {
   async run<K extends Op>(
     payload: JobPayload<K>,
     what: string,
-    options: { signal?: AbortSignal; onProgress?: (f: number) => void; transfer?: Transferable[] } = {},
+    options: { signal?: AbortSignal; onProgress?: (f: number) => void; transfer?: Transfer[] } = {},
   ): Promise<JobResult<K>> {
     return (await this.runAny(payload, what, options)) as JobResult<K>;
   }
@@ -335,11 +336,18 @@ export class ParticleFlow {
     return worker.run({ op: 'flowExport', handle: this.handle, metadata: { ...metadata } }, 'particle flow');
   }
 
-  dispose(): void {
-    if (this.disposed) return;
+  /** Frees the flow (and its worker when it has its own); later calls reject with DisposedError. */
+  dispose(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
     this.disposed = true;
     if (this.ownsWorker) this.worker.dispose();
     else if (this.worker.alive) this.worker.run({ op: 'release', handle: this.handle }, 'particle flow').catch(() => {});
+    return Promise.resolve();
+  }
+
+  /** `await using flow = await loadParticleFlow(bytes)` disposes the flow when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 }
 
@@ -493,8 +501,14 @@ export class Trainer {
   }
 
   /** Stops the worker; later calls (and flows from model()) reject with DisposedError. */
-  dispose(): void {
-    this.worker.dispose();
+  dispose(): Promise<void> {
+    this.worker.dispose(); // terminated synchronously; the promise reads well as `await trainer.dispose()`
+    return Promise.resolve();
+  }
+
+  /** `await using trainer = await createTrainer(…)` disposes the trainer when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   /** @internal for tests: an operation of a test worker (createTrainer's workerUrl). */

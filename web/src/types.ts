@@ -204,6 +204,17 @@ export interface PairEnergySystem {
   points?: number;
 }
 
+/**
+ * A molecule read from a file (parseXYZ, parseSDF, parseMolecule): the file's numbers in double
+ * precision, as written. Generated molecules (Molecule) carry Float32Array positions, the network's
+ * precision; every function that takes a molecule takes either (MoleculeInput).
+ */
+export interface ParsedMolecule {
+  elements: ElementSymbol[];
+  /** M x 3 flattened, Å, as in the file (not centred). */
+  positions: Float64Array;
+}
+
 /** Configurations: flat (N x D numbers, particle-major), one row per particle, or a sample with positions. */
 export type ParticleInput = ArrayLike<number> | ReadonlyArray<ArrayLike<number>> | { positions: ArrayLike<number> };
 
@@ -378,7 +389,7 @@ export interface SdfRecord {
   /** The record's title (first header line). */
   title: string;
   /** Its atoms and positions (Å), or null when the record could not be read. */
-  molecule: { elements: ElementSymbol[]; positions: Float64Array } | null;
+  molecule: ParsedMolecule | null;
   /** Why the record could not be read (names its record and line), or null. */
   error: string | null;
 }
@@ -396,4 +407,14 @@ export interface ScoreManyItem {
   score: ScoreResult | null;
   /** An EnfError subclass (InvalidInputError for a record that could not be read), or null. */
   error: Error | null;
+}
+
+// `await using model = await loadModel()` (TypeScript 5.2+): EnfModel, Trainer and ParticleFlow have
+// [Symbol.asyncDispose]. Declared here as TypeScript's esnext.disposable lib and @types/node do, so
+// the declarations compile under lib: ["ES2022", "DOM"] too; the runtimes (Node 20, current
+// browsers) define the symbol.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
 }

@@ -1,6 +1,7 @@
 // The surface of the Embind module built from wasm/bindings.cpp (internal to the package).
 // Every binding returns either its result or { error: { kind, message } }; none throws.
 import type { ErrorRecord } from './errors.js';
+import type { CompiledWasm } from './portable-types.js';
 
 export type Fallible<T> = (T & { error?: undefined }) | { error: ErrorRecord };
 
@@ -179,8 +180,8 @@ export interface EnfWasmModule {
 
 export type EnfModuleFactory = (options: {
   instantiateWasm?: (
-    imports: WebAssembly.Imports,
-    done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
+    imports: object,
+    done: (instance: object, module: CompiledWasm) => void,
   ) => object;
   print?: (s: string) => void;
   printErr?: (s: string) => void;
@@ -188,11 +189,11 @@ export type EnfModuleFactory = (options: {
 }) => Promise<EnfWasmModule>;
 
 /** Instantiates the Embind module from an already compiled WebAssembly.Module. */
-export function instantiate(factory: EnfModuleFactory, compiled: WebAssembly.Module): Promise<EnfWasmModule> {
+export function instantiate(factory: EnfModuleFactory, compiled: CompiledWasm): Promise<EnfWasmModule> {
   return new Promise<EnfWasmModule>((resolve, reject) => {
     factory({
       instantiateWasm(imports, done) {
-        WebAssembly.instantiate(compiled, imports).then((instance) => done(instance, compiled), reject);
+        WebAssembly.instantiate(compiled as WebAssembly.Module, imports as WebAssembly.Imports).then((instance) => done(instance, compiled), reject);
         return {};
       },
       print: () => {},

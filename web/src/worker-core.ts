@@ -20,8 +20,9 @@ import {
   type WasmParticleModel,
   type WasmTrainer,
 } from './wasm-module.js';
+import type { Transfer } from './portable-types.js';
 
-export type Post = (reply: Reply, transfer?: Transferable[]) => void;
+export type Post = (reply: Reply, transfer?: Transfer[]) => void;
 
 class BindingError extends Error {
   constructor(readonly record: ErrorRecord) {
@@ -69,7 +70,7 @@ export interface JobContext {
 
 export interface Handled<T> {
   value: T;
-  transfer?: Transferable[];
+  transfer?: Transfer[];
 }
 
 export interface CreateReply {
