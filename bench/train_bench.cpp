@@ -6,6 +6,7 @@
 // usage: enf_train_bench [--system dw4|lj13|lj13-fluid|all] [--method ROW] [--seed S] [--train-seed S] [--minutes M] [--lj13-minutes M] [--cpu-minutes M]
 //          [--epochs E] [--n-train N] [--solver rk4|midpoint|euler] [--rk4-steps K] [--kinetic L] [--jacobian L] [--lr LR] [--batch B] [--eval-every E]
 //          [--val-subset N] [--save PATH] [--init PATH] [--evaluate CHECKPOINT] [--reweight CHECKPOINT [--samples N]] [--keep-tapes 0|1] [--chunk C] [--threads T] [--quick]
+//        enf_train_bench --time-steps N [--methods A,B,..|all] [--system dw4|lj13|all] [--batch B]
 //        enf_train_bench --table1 DIR [--methods A,B,..] [--systems dw4,lj13] [--sizes dw4=100,1000:lj13=10,100] [--runs R]
 //          [--epochs E] [other training flags]
 // --method is a row of the paper's Table 1 (E-NF, GNF, GNF-att, GNF-att-aug, Simple dynamics,
@@ -74,6 +75,7 @@ struct Args {
   // --table1
   std::string table1, methods, systems = "dw4,lj13", sizes;
   int runs = 3;
+  int time_steps = 0;  // --time-steps: ms per training step of each method, no training run
 };
 
 // What one training run measured.
@@ -390,6 +392,41 @@ void write_file(const std::string& path, const std::string& text) {
   std::rename(tmp.c_str(), path.c_str());
 }
 
+// Milliseconds (wall and CPU) per training step of each method on the system's data: the first step
+// warms caches and is left out; one JSON line per method.
+void time_steps(const enf::train::ParticleSystem& sys, const Args& a) {
+  const int n_train = a.n_train > 0 ? a.n_train : (sys.name == "dw4" ? 1000 : 100);
+  const enf::train::Dataset data = enf::train::make_dataset(sys, n_train, 1, 1, a.seed);
+  const std::vector<std::string> methods =
+      a.methods.empty() ? std::vector<std::string>{a.method} : a.methods == "all" ? enf::fields::method_names() : split(a.methods, ',');
+  for (const std::string& m : methods) {
+    enf::train::TrainConfig cfg;
+    enf::train::apply_method(cfg, m, sys);
+    cfg.batch = a.batch;
+    cfg.seed = a.seed;
+    cfg.solver.steps = a.rk4_steps;
+    cfg.solver.threads = a.threads;
+    cfg.solver.keep_tapes = a.keep_tapes != 0;
+    enf::train::Trainer trainer(sys, data.train, cfg);
+    trainer.step();
+    std::vector<double> wall, cpu;
+    for (int k = 0; k < a.time_steps; ++k) {
+      const auto t0 = Clock::now();
+      const double c0 = cpu_seconds();
+      trainer.step();
+      wall.push_back(1000 * seconds_since(t0));
+      cpu.push_back(1000 * (cpu_seconds() - c0));
+    }
+    std::sort(wall.begin(), wall.end());
+    std::sort(cpu.begin(), cpu.end());
+    std::printf("{\"runtime\": \"native\", \"system\": \"%s\", \"method\": \"%s\", \"batch\": %d, \"threads\": %d, \"ms_per_step\": %.1f, "
+                "\"cpu_ms_per_step\": %.1f, \"steps\": %d, \"parameters\": %zu}\n",
+                sys.name.c_str(), m.c_str(), a.batch, a.threads, wall[wall.size() / 2], cpu[cpu.size() / 2], a.time_steps,
+                trainer.params().count());
+    std::fflush(stdout);
+  }
+}
+
 void table1(Args a) {
   const std::vector<std::string> methods = a.methods.empty() ? enf::fields::method_names() : split(a.methods, ',');
   for (const std::string& m : methods) enf::fields::method(m, "");  // known, before hours of training
@@ -511,6 +548,7 @@ int main(int argc, char** argv) {
     else if (k == "--systems") a.systems = next();
     else if (k == "--sizes") a.sizes = next();
     else if (k == "--runs") a.runs = std::stoi(next());
+    else if (k == "--time-steps") a.time_steps = std::stoi(next());
     else if (k == "--kinetic") a.kinetic = std::stod(next());
     else if (k == "--jacobian") a.jacobian = std::stod(next());
     else if (k == "--lr") a.lr = std::stod(next());
@@ -539,6 +577,13 @@ int main(int argc, char** argv) {
     enf::fields::method(a.method, "");  // a known row (and not an ODE method: that is --solver)
     if (!a.table1.empty()) {
       table1(a);
+    } else if (a.time_steps > 0) {
+      if (a.system == "all") {
+        time_steps(enf::train::dw4(), a);
+        time_steps(enf::train::lj13(), a);
+      } else {
+        time_steps(enf::train::builtin_system(a.system), a);
+      }
     } else if (a.system == "all") {
       run(enf::train::dw4(), a);
       run(enf::train::lj13(), a);

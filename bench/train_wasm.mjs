@@ -3,12 +3,13 @@
 // the first step (which also warms the worker's code) is left out of the median. cpu_ms_per_step
 // is the process's CPU time per step, the figure to compare on a shared machine.
 //
-// usage: node bench/train_wasm.mjs [--steps N] [--dw4-batch B] [--lj13-batch B] [--system NAMES]
-// where NAMES is a comma-separated list of dw4, lj13, lj13-fluid or all (default dw4,lj13).
+// usage: node bench/train_wasm.mjs [--steps N] [--dw4-batch B] [--lj13-batch B] [--system NAMES] [--methods M]
+// where NAMES is a comma-separated list of dw4, lj13, lj13-fluid or all (default dw4,lj13) and M
+// a comma-separated list of Table 1 methods or all (default E-NF).
 // (build first: bash wasm/build.sh && node web/scripts/build.mjs). Both default to the paper's
 // batch of 100; the batch goes through the graph in slices, so it fits a wasm32 heap.
 import { loadavg } from 'node:os';
-import { createTrainer } from '../web/dist/node.js';
+import { TRAINING_METHODS, createTrainer } from '../web/dist/node.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -18,6 +19,8 @@ const opt = (name, def) => {
 const steps = Number(opt('--steps', 5));
 const which = opt('--system', 'dw4,lj13').split(',');
 const lj13Batch = Number(opt('--lj13-batch', 100));
+const methodsArg = opt('--methods', 'E-NF');
+const methods = methodsArg === 'all' ? TRAINING_METHODS.map((m) => m.name) : methodsArg.split(',');
 const settings = [
   { system: 'dw4', batch: Number(opt('--dw4-batch', 100)), nTrain: 1000 },
   { system: 'lj13', batch: lj13Batch, nTrain: 100 },
@@ -34,8 +37,9 @@ const median = (v) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
 };
 
-for (const s of settings) {
-  const trainer = await createTrainer({ system: s.system, nTrain: s.nTrain, nVal: 0, batch: s.batch, seed: 2026 });
+for (const s of settings)
+for (const method of methods) {
+  const trainer = await createTrainer({ system: s.system, method, nTrain: s.nTrain, nVal: 0, batch: s.batch, seed: 2026 });
   try {
     const ms = [];
     const cpu = [];
@@ -56,6 +60,7 @@ for (const s of settings) {
       JSON.stringify({
         runtime: 'wasm-node',
         system: s.system,
+        method,
         batch: s.batch,
         ms_per_step: Math.round(median(ms)),
         min_ms: Math.round(Math.min(...ms)),
