@@ -5,7 +5,7 @@
 // dynamics) gives them one log-likelihood, GNF does not, and GNF-att-aug, trained on rotated data,
 // moves less. Each trainer runs in its own worker.
 import { FieldError, readNumber } from './fields.js';
-import { BUILT_IN_SYSTEMS, TRAINING_METHODS, createTrainer } from 'enf-wasm';
+import { BUILT_IN_SYSTEMS, TRAINING_METHODS, createTrainer, loadParticleFlow } from 'enf-wasm';
 
 // The paper's Table 1 (test NLL, mean of 3 runs), from the core's registry: its training sizes per
 // system and each method's figures.
@@ -18,6 +18,35 @@ const PAPER = Object.fromEntries(
     },
   ]),
 );
+// The runs we trained with the paper's schedule and ship (weights/table1/README.md is their card;
+// the E-NF rows are weights/dw4 and weights/lj13); Vite copies them into the build.
+const SHIPPED = {
+  dw4: {
+    n: 1000,
+    'E-NF': new URL('../../../weights/dw4.safetensors', import.meta.url),
+    GNF: new URL('../../../weights/table1/dw4-n1000-gnf-run1.safetensors', import.meta.url),
+    'GNF-att': new URL('../../../weights/table1/dw4-n1000-gnf-att-run1.safetensors', import.meta.url),
+    'GNF-att-aug': new URL('../../../weights/table1/dw4-n1000-gnf-att-aug-run1.safetensors', import.meta.url),
+    'Simple dynamics': new URL('../../../weights/table1/dw4-n1000-simple-dynamics-run1.safetensors', import.meta.url),
+    'Kernel dynamics': new URL('../../../weights/table1/dw4-n1000-kernel-dynamics-run1.safetensors', import.meta.url),
+  },
+  lj13: {
+    n: 100,
+    'E-NF': new URL('../../../weights/lj13.safetensors', import.meta.url),
+    GNF: new URL('../../../weights/table1/lj13-n100-gnf-run1.safetensors', import.meta.url),
+    'GNF-att': new URL('../../../weights/table1/lj13-n100-gnf-att-run1.safetensors', import.meta.url),
+    'GNF-att-aug': new URL('../../../weights/table1/lj13-n100-gnf-att-aug-run1.safetensors', import.meta.url),
+    'Simple dynamics': new URL('../../../weights/table1/lj13-n100-simple-dynamics-run1.safetensors', import.meta.url),
+    'Kernel dynamics': new URL('../../../weights/table1/lj13-n100-kernel-dynamics-run1.safetensors', import.meta.url),
+  },
+};
+
+/** The safetensors header's __metadata__. */
+function metadataOf(bytes) {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))).__metadata__ ?? {};
+}
+
 const SYSTEMS = BUILT_IN_SYSTEMS.filter((s) => s.name in PAPER);
 // Page-sized runs: LJ13's graph is 13x larger per sample, so smaller batches and validation sets.
 const DEFAULTS = { dw4: { nTrain: 1000, nVal: 200, batch: 100, epochs: 3 }, lj13: { nTrain: 100, nVal: 50, batch: 10, epochs: 2 } };
@@ -109,6 +138,9 @@ export function setupTable1({ state }) {
   let abort = null;
   /** @type {{ method: string, losses: number[], validation: { step: number, nll: number }[] }[]} */
   let runs = [];
+  /** Our trained pair, when loaded: its flows, their test NLL and a held-out configuration. */
+  /** @type {{ methods: string[], flows: any[], testNll: number[], x: Float64Array } | null} */
+  let shipped = null;
 
   const system = () => $('t1-system').value;
   const say = (text, error = false) => {
@@ -119,7 +151,8 @@ export function setupTable1({ state }) {
     // System and methods stay live: changing one stops the pair in flight and clears the view.
     for (const id of ['t1-n', 't1-seed', 't1-train']) $(id).disabled = on;
     $('t1-stop').disabled = !on;
-    $('t1-check').disabled = on || trainers.length !== 2;
+    $('t1-check').disabled = on || (trainers.length !== 2 && !shipped);
+    $('t1-shipped').disabled = on;
   };
   const int = (id, lo, hi, what) => readNumber(id, { what, min: lo, max: hi });
   const draw = () => {
@@ -130,13 +163,15 @@ export function setupTable1({ state }) {
     const paper = PAPER[name];
     const n = Number($('t1-n').value);
     const k = paper.sizes.indexOf(n);
+    const ours = shipped ? ` · ours, test NLL (n = ${SHIPPED[name].n})` : '';
     const rows = [$('t1-a').value, $('t1-b').value].map((method, i) => {
       const run = runs[i]?.method === method ? runs[i] : null;
       const best = run && run.validation.length ? Math.min(...run.validation.map((v) => v.nll)) : NaN;
-      return `<tr><td><span class="swatch swatch-${i}"></span>${method}</td><td>${k >= 0 ? fmt(paper[method][k], 2) : '—'}</td><td>${fmt(best)}</td></tr>`;
+      const mine = shipped ? `<td>${fmt(shipped.testNll[i], 2)}</td>` : '';
+      return `<tr><td><span class="swatch swatch-${i}"></span>${method}</td><td>${k >= 0 ? fmt(paper[method][k], 2) : '—'}</td><td>${fmt(best)}</td>${mine}</tr>`;
     });
     $('t1-table').innerHTML =
-      `<table class="result t1-summary"><tr><th>method</th><th>paper, test NLL (n = ${k >= 0 ? n : `${paper.sizes.join(', ')} only`})</th><th>here, best validation NLL</th></tr>${rows.join('')}</table>`;
+      `<table class="result t1-summary"><tr><th>method</th><th>paper, test NLL (n = ${k >= 0 ? n : `${paper.sizes.join(', ')} only`})</th><th>here, best validation NLL</th>${ours ? `<th>${ours.slice(3)}</th>` : ''}</tr>${rows.join('')}</table>`;
   };
   // Each run and check belongs to one generation; a change of system or method starts a new one, and
   // late callbacks of the old pair (progress, errors) are ignored.
@@ -146,6 +181,8 @@ export function setupTable1({ state }) {
     abort?.abort();
     for (const t of trainers) t.dispose();
     trainers = [];
+    for (const f of shipped?.flows ?? []) f.dispose();
+    shipped = null;
   };
 
   const applyDefaults = () => {
@@ -255,16 +292,19 @@ export function setupTable1({ state }) {
   });
 
   $('t1-check').addEventListener('click', async () => {
-    if (trainers.length !== 2) return;
+    const trained = trainers.length === 2;
+    if (!trained && !shipped) return;
     abort = new AbortController();
     const signal = abort.signal;
     const gen = generation;
     busy(true);
-    const flows = [];
+    const flows = []; // snapshots of the trainers' weights, disposed after the check
     try {
-      flows.push(...(await Promise.all(trainers.map((t) => t.model()))));
-      const { particles: n, dim } = flows[0].system;
-      const x = Float64Array.from(trainers[0].data.val.subarray(0, n * dim));
+      if (trained) flows.push(...(await Promise.all(trainers.map((t) => t.model()))));
+      const pair = trained ? flows : /** @type {any} */ (shipped).flows;
+      const methodsChecked = trained ? runs.map((r) => r.method) : /** @type {any} */ (shipped).methods;
+      const { particles: n, dim } = pair[0].system;
+      const x = trained ? Float64Array.from(trainers[0].data.val.subarray(0, n * dim)) : /** @type {any} */ (shipped).x;
       const id = [...Array(n).keys()];
       const I = rotation(dim, 0, 0);
       const R = rotation(dim, 1.1 + Math.random() * 4, Math.random() * 10);
@@ -279,11 +319,11 @@ export function setupTable1({ state }) {
       ];
       const rows = cases.map(([, M, perm]) => act(x, dim, M, perm));
       say('Scoring the configuration and its transforms (exact trace)…');
-      const scores = await Promise.all(flows.map((f) => f.scoreBatch(rows, { trace: 'exact', signal })));
+      const scores = await Promise.all(pair.map((f) => f.scoreBatch(rows, { trace: 'exact', signal })));
       if (gen !== generation) return;
       const logp = scores.map((s) => s.map((r) => r.logLikelihood));
       const spread = logp.map((l) => Math.max(...l.map((v) => Math.abs(v - l[0]))));
-      ts.check = { methods: runs.map((r) => r.method), logp, spread };
+      ts.check = { methods: methodsChecked, logp, spread, shipped: !trained };
       const cell = (l, i) => {
         const delta = l[i] - l[0];
         const moved = Math.abs(delta) > 1e-3;
@@ -291,10 +331,10 @@ export function setupTable1({ state }) {
         return `<td>${fmt(l[i])}</td><td class="${moved ? 'moved' : 'kept'}">${i === 0 ? '' : text}</td>`;
       };
       $('t1-check-out').innerHTML =
-        `<table class="result t1-check"><tr><th>input</th>${runs.map((r, k) => `<th colspan="2"><span class="swatch swatch-${k}"></span>${r.method}: log p, change</th>`).join('')}</tr>` +
+        `<table class="result t1-check"><tr><th>input</th>${methodsChecked.map((m, k) => `<th colspan="2"><span class="swatch swatch-${k}"></span>${m}: log p, change</th>`).join('')}</tr>` +
         cases.map(([label], i) => `<tr><td>${label}</td>${logp.map((l) => cell(l, i)).join('')}</tr>`).join('') +
         `</table><p class="hint">The same configuration, moved rigidly or relabelled, is the same physical state. ` +
-        runs.map((r, k) => `${r.method} ${spread[k] <= 1e-3 ? 'gives it one log-likelihood (largest change ' + fmt(spread[k], 6) + ' nats)' : 'moves it by up to ' + fmt(spread[k], 3) + ' nats'}`).join('; ') +
+        methodsChecked.map((m, k) => `${m} ${spread[k] <= 1e-3 ? 'gives it one log-likelihood (largest change ' + fmt(spread[k], 6) + ' nats)' : 'moves it by up to ' + fmt(spread[k], 3) + ' nats'}`).join('; ') +
         '.</p>';
       say('Symmetry check done.');
     } catch (err) {
@@ -310,7 +350,52 @@ export function setupTable1({ state }) {
     }
   });
 
+  // Our trained pair (the paper's schedule, weights/table1): the symmetry check on converged flows.
+  $('t1-shipped').addEventListener('click', async () => {
+    const name = system();
+    const methods = [$('t1-a').value, $('t1-b').value];
+    dispose();
+    runs = [];
+    Object.assign(ts, { runs: [], check: null });
+    $('t1-check-out').innerHTML = '';
+    const gen = generation;
+    abort = new AbortController();
+    const signal = abort.signal;
+    busy(true);
+    const loaded = [];
+    try {
+      say(`Loading our trained ${methods.join(' and ')} flows for ${name}…`);
+      const bytes = await Promise.all(
+        methods.map(async (m) => {
+          const res = await fetch(SHIPPED[name][m], { signal });
+          if (!res.ok) throw new Error(`could not fetch our trained ${m} weights for ${name} (HTTP ${res.status})`);
+          return new Uint8Array(await res.arrayBuffer());
+        }),
+      );
+      for (const b of bytes) loaded.push(await loadParticleFlow(b));
+      // A held-out configuration: a fresh chain (seed 4242), not the training data.
+      const chain = await createTrainer({ system: /** @type {any} */ (name), nTrain: 1, nVal: 0, seed: 4242, signal });
+      const x = Float64Array.from(chain.data.train);
+      await chain.dispose();
+      if (gen !== generation) throw new DOMException('superseded', 'AbortError');
+      shipped = { methods, flows: loaded.splice(0), testNll: bytes.map((b) => Number(metadataOf(b).test_nll)), x };
+      ts.shipped = { methods, testNll: shipped.testNll };
+      draw();
+      say(`Loaded our trained ${methods.join(' and ')} (${name}, n = ${SHIPPED[name].n}). Press Symmetry check.`);
+    } catch (err) {
+      for (const f of loaded) f.dispose();
+      if (gen !== generation) return;
+      const stopped = err && err.name === 'AbortError';
+      say(stopped ? 'Stopped.' : `${err && err.message ? err.message : err}`, !stopped);
+    } finally {
+      if (gen === generation) {
+        abort = null;
+        busy(false);
+      }
+    }
+  });
+
   draw();
   busy(false);
-  say('Pick two methods and press Train both.');
+  say('Pick two methods and press Train both, or load our trained pair.');
 }
