@@ -11,6 +11,7 @@
 #include "fields/methods.hpp"
 #include "models/particle_model.hpp"
 #include "models/safetensors.hpp"
+#include "random_data.hpp"
 #include "symmetry.hpp"
 #include "train/particle_net.hpp"
 #include "train/systems.hpp"
@@ -21,19 +22,8 @@ using namespace enf::train;
 
 namespace {
 
-Eigen::MatrixXd randn(int rows, int cols, uint64_t seed, double scale = 1.0) {
-  Rng rng(seed);
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m(i) = scale * rng.normal();
-  return m;
-}
-
-Eigen::MatrixXd rademacher(int rows, int cols, uint64_t seed) {
-  Rng rng(seed);
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m(i) = rng.rademacher();
-  return m;
-}
+using test::randn;
+using test::rademacher;
 
 // Every Table 1 method's field for particles of `system` in `dim` dimensions, from `seed`.
 FieldParams method_params(const std::string& name, const std::string& system, int dim, uint64_t seed) {

@@ -11,6 +11,7 @@
 #include "fields/egnn_field.hpp"
 #include "models/particle_model.hpp"
 #include "models/safetensors.hpp"
+#include "random_data.hpp"
 #include "tensor/random.hpp"
 #include "train/adamw.hpp"
 #include "train/mcmc.hpp"
@@ -37,19 +38,8 @@ fields::FieldParams test_weights_params(egnn::EgnnConfig c, uint64_t seed, float
   return fields::egnn_field_params(test_weights(c, seed, head));
 }
 
-Eigen::MatrixXd randn(int rows, int cols, uint64_t seed, double scale = 1.0) {
-  Rng rng(seed);
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m(i) = scale * rng.normal();
-  return m;
-}
-
-Eigen::MatrixXd rademacher(int rows, int cols, uint64_t seed) {
-  Rng rng(seed);
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m(i) = rng.rademacher();
-  return m;
-}
+using test::randn;
+using test::rademacher;
 
 flow::TraceOptions trace(flow::Trace mode, bool rademacher, uint64_t seed) {
   flow::TraceOptions t;
