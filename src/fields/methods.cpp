@@ -1,7 +1,6 @@
 #include "fields/methods.hpp"
 
 #include <cmath>
-#include <map>
 
 #include "errors.hpp"
 
@@ -50,19 +49,23 @@ std::vector<int> paper_table1_sizes(const std::string& system) {
 }
 
 double paper_table1(const std::string& method, const std::string& system, int n) {
-  static const std::map<std::string, std::vector<double>> dw4{
-      {"GNF", {11.93, 11.31, 10.38, 7.95}},          {"GNF-att", {11.65, 11.13, 9.34, 7.83}},
-      {"GNF-att-aug", {8.81, 8.31, 7.90, 7.61}},     {"Simple dynamics", {9.58, 9.51, 9.53, 9.47}},
-      {"Kernel dynamics", {8.74, 8.67, 8.42, 8.26}}, {"E-NF", {8.31, 8.15, 7.69, 7.48}}};
-  static const std::map<std::string, std::vector<double>> lj13{
-      {"GNF", {43.56, 42.84, 37.17, 36.49}},             {"GNF-att", {43.32, 36.22, 33.84, 32.65}},
-      {"GNF-att-aug", {41.09, 31.50, 30.74, 30.93}},     {"Simple dynamics", {33.67, 33.10, 32.79, 32.99}},
-      {"Kernel dynamics", {35.03, 31.49, 31.17, 31.25}}, {"E-NF", {33.12, 30.99, 30.56, 30.41}}};
+  struct Row {
+    const char* method;
+    double dw4[4], lj13[4];
+  };
+  static const Row rows[] = {
+      {"GNF", {11.93, 11.31, 10.38, 7.95}, {43.56, 42.84, 37.17, 36.49}},
+      {"GNF-att", {11.65, 11.13, 9.34, 7.83}, {43.32, 36.22, 33.84, 32.65}},
+      {"GNF-att-aug", {8.81, 8.31, 7.90, 7.61}, {41.09, 31.50, 30.74, 30.93}},
+      {"Simple dynamics", {9.58, 9.51, 9.53, 9.47}, {33.67, 33.10, 32.79, 32.99}},
+      {"Kernel dynamics", {8.74, 8.67, 8.42, 8.26}, {35.03, 31.49, 31.17, 31.25}},
+      {"E-NF", {8.31, 8.15, 7.69, 7.48}, {33.12, 30.99, 30.56, 30.41}},
+  };
   const std::vector<int> sizes = paper_table1_sizes(system);
-  const auto& table = system == "dw4" ? dw4 : lj13;
-  const auto it = table.find(method);
-  for (size_t k = 0; k < sizes.size(); ++k)
-    if (sizes[k] == n && it != table.end()) return it->second[k];
+  for (const Row& r : rows)
+    if (method == r.method)
+      for (size_t k = 0; k < sizes.size(); ++k)
+        if (sizes[k] == n) return system == "dw4" ? r.dw4[k] : r.lj13[k];
   return NAN;
 }
 

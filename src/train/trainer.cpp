@@ -41,16 +41,16 @@ void apply_method(TrainConfig& c, const std::string& name, const ParticleSystem&
 
 namespace {
 
-// A Haar-distributed orthogonal matrix (rotations and reflections alike): the QR factor of a
-// Gaussian matrix with the signs of R's diagonal moved into Q.
+// A Haar-distributed orthogonal matrix (rotations and reflections alike): Gram-Schmidt on the columns
+// of a Gaussian matrix, which is its QR factor with R's diagonal positive. (D <= 3; a loop, not
+// Eigen's QR, keeps the WebAssembly module small.)
 Eigen::MatrixXd random_orthogonal(int D, Rng& rng) {
-  Eigen::MatrixXd G(D, D);
-  for (Eigen::Index i = 0; i < G.size(); ++i) G(i) = rng.normal();
-  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(G);
-  Eigen::MatrixXd Q = qr.householderQ();
-  const Eigen::MatrixXd R = qr.matrixQR().triangularView<Eigen::Upper>();
-  for (int k = 0; k < D; ++k)
-    if (R(k, k) < 0) Q.col(k) *= -1;
+  Eigen::MatrixXd Q(D, D);
+  for (Eigen::Index i = 0; i < Q.size(); ++i) Q(i) = rng.normal();
+  for (int k = 0; k < D; ++k) {
+    for (int j = 0; j < k; ++j) Q.col(k) -= Q.col(j).dot(Q.col(k)) * Q.col(j);
+    Q.col(k) /= Q.col(k).norm();
+  }
   return Q;
 }
 
