@@ -248,8 +248,16 @@ RunResult run(const enf::train::ParticleSystem& sys, const Args& a) {
   double train_s = 0, train_cpu = 0, best_val = INFINITY, last_loss = NAN;
   int best_epoch = 0;
   enf::fields::FieldParams best = trainer->params();
+  // A model whose field has become too stiff for the adaptive solver scores +infinity: the run goes
+  // on and keeps its best checkpoint (a diverging baseline must not end a grid).
   auto evaluate = [&](int epoch) {
-    const double v = trainer->model().mean_nll(val, eval_solver(), exact_trace());
+    double v = INFINITY;
+    try {
+      v = trainer->model().mean_nll(val, eval_solver(), exact_trace());
+    } catch (const enf::SolverError& e) {
+      std::fprintf(stderr, "[%s %s] epoch %d: validation failed (%s); counted as +inf\n", sys.name.c_str(), cfg.method.c_str(), epoch,
+                   e.what());
+    }
     if (v < best_val) {
       best_val = v;
       best_epoch = epoch;
@@ -270,7 +278,14 @@ RunResult run(const enf::train::ParticleSystem& sys, const Args& a) {
   while (epoch < a.epochs && seconds_since(t0) < budget_s && cpu_seconds() - cpu0 < 60.0 * a.cpu_minutes) {
     const auto ts = Clock::now();
     const double cs = cpu_seconds();
-    last_loss = trainer->epoch();
+    try {
+      last_loss = trainer->epoch();
+    } catch (const enf::SolverError& e) {  // the loss or gradient went non-finite: keep the best so far
+      std::fprintf(stderr, "[%s %s] training stopped in epoch %d: %s\n", sys.name.c_str(), cfg.method.c_str(), epoch + 1, e.what());
+      train_s += seconds_since(ts);
+      train_cpu += cpu_seconds() - cs;
+      break;
+    }
     train_s += seconds_since(ts);
     train_cpu += cpu_seconds() - cs;
     ++epoch;

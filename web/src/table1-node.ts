@@ -8,7 +8,7 @@
 // paper's numbers.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError, SolverError } from './errors.js';
 import { createTrainer, loadParticleFlow } from './node.js';
 import { TRAINING_METHODS } from './systems.generated.js';
 import type { TrainingMethod } from './types.js';
@@ -140,11 +140,24 @@ export async function runTable1(o: Table1Options): Promise<Table1Cell[]> {
           try {
             for (let e = 0; e < epochs; ) {
               const chunk = Math.min(every, epochs - e);
-              const f = await trainer.fit({ epochs: chunk, validateEvery: 0 });
-              trainMs += f.ms;
+              try {
+                const f = await trainer.fit({ epochs: chunk, validateEvery: 0 });
+                trainMs += f.ms;
+              } catch (err) {
+                // The loss went non-finite: the run ends with its best checkpoint (as the native grid).
+                if (!(err instanceof SolverError) || !bestBytes) throw err;
+                log(`[${system} ${method} run ${k + 1}] training stopped after epoch ${e}: ${err.message}`);
+                break;
+              }
               e += chunk;
               const snapshot = await trainer.model();
-              const v = await meanNll(snapshot, data.val).finally(() => snapshot.dispose());
+              // A field too stiff for the adaptive solver scores +Infinity; the best checkpoint stays.
+              const v = await meanNll(snapshot, data.val)
+                .catch((err) => {
+                  if (!(err instanceof SolverError)) throw err;
+                  return Infinity;
+                })
+                .finally(() => snapshot.dispose());
               if (v < best) {
                 best = v;
                 bestEpoch = e;
