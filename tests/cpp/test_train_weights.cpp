@@ -5,6 +5,8 @@
 // sanitizers).
 #include <gtest/gtest.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include <regex>
 #include <sstream>
 
+#include "errors.hpp"
 #include "models/particle_model.hpp"
 #include "models/safetensors.hpp"
 #include "train/mcmc.hpp"
@@ -81,10 +84,16 @@ TEST(TrainWeights, Lj13FluidModelCardNllReproduces) {
 
 // The Table 1 runs we ship (weights/table1/*.safetensors, card weights/table1/README.md): each
 // file's method, system and training size are in its metadata, the card lists it with the same test
-// NLL, and the test set regenerated from the data seed gives that NLL within 0.1 nats (DW4: all
-// 1,000 test samples; LJ13: the first 200, the card's second figure).
+// NLL, and the test set regenerated from the data seed gives its first 200 samples' NLL within
+// 0.1 nats (all 1,000 take minutes for the ten models).
 TEST(TrainWeights, Table1CardsReproduce) {
   namespace fs = std::filesystem;
+#if defined(__GLIBC__)
+  // The radial fields' inference builds a small tape per evaluation; keep glibc from returning
+  // those buffers to the kernel each time (as enf_train_bench does): page faults were half the time.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   const fs::path dir = fs::path(ENF_SOURCE_DIR) / "weights" / "table1";
   if (!fs::exists(dir)) GTEST_SKIP() << "weights/table1 not present";
   const std::string card = read_text((dir / "README.md").string());
@@ -106,7 +115,7 @@ TEST(TrainWeights, Table1CardsReproduce) {
 #if defined(__SANITIZE_ADDRESS__)
     if (lj13) continue;  // minutes under AddressSanitizer; the native build checks them
 #endif
-    const std::string key = lj13 ? "test_nll_first200" : "test_nll";
+    const std::string key = "test_nll_first200";
     const double recorded = std::stod(meta.at(key));
     // The card's row for this file states the same figure.
     const std::string name = path.filename().string();
@@ -123,7 +132,26 @@ TEST(TrainWeights, Table1CardsReproduce) {
     solver.rtol = solver.atol = 1e-5;
     enf::flow::TraceOptions exact;
     exact.mode = enf::flow::Trace::Exact;
-    const double nll = model.mean_nll(data[model.system()].test.topRows(lj13 ? 200 : 1000), solver, exact);
-    EXPECT_NEAR(nll, recorded, 0.1);
+    // As the grid measured it: a sample the adaptive solver gives up on (a stiff field there) is
+    // solved with 2,000 fixed RK4 steps instead; the metadata count those.
+    enf::ode::Options fixed;
+    fixed.method = enf::ode::Method::rk4();
+    fixed.fixed_steps = 2000;
+    const Eigen::MatrixXd& test = data[model.system()].test;
+    const int rows = 200;
+    double sum = 0;
+    int fallbacks = 0;
+    for (int r = 0; r < rows; ++r) {
+      try {
+        sum -= model.log_likelihood(test.row(r).transpose(), solver, exact).log_likelihood;
+      } catch (const enf::SolverError&) {
+        ++fallbacks;
+        sum -= model.log_likelihood(test.row(r).transpose(), fixed, exact).log_likelihood;
+      }
+    }
+    EXPECT_NEAR(sum / rows, recorded, 0.1);
+    std::printf("%s: %.4f (recorded %.4f)\n", name.c_str(), sum / rows, recorded);
+    // (the metadata count them over all 1,000)
+    EXPECT_LE(fallbacks, meta.count("test_fixed_step_fallbacks") ? std::stoi(meta.at("test_fixed_step_fallbacks")) : 0);
   }
 }

@@ -58,6 +58,26 @@ test('demo: Table 1 view (two methods side by side, symmetry check, switching mi
     assert.equal(await page.locator('#t1-check-out tr').count(), 6);
     await page.locator('#table1-view').screenshot({ path: join(artifacts, 'demo-table1.png') });
 
+    // Our trained pair (weights/table1, the paper's schedule): the E-NF keeps the log-likelihood of
+    // the moved configuration, GNF moves it, and GNF-att-aug, trained on rotated data, moves it less.
+    const shippedCheck = async (b) => {
+      await page.selectOption('#t1-b', b);
+      await page.click('#t1-shipped');
+      await page.waitForFunction(() => window.__enfDemo.table1.shipped, null, { timeout: 120_000 });
+      await page.click('#t1-check');
+      await page.waitForFunction(() => window.__enfDemo.table1.check?.shipped, null, { timeout: 120_000 });
+      return page.evaluate(() => window.__enfDemo.table1.check);
+    };
+    const gnf = await shippedCheck('GNF');
+    assert.match(await page.textContent('#t1-table'), /ours, test NLL \(n = 1000\)/);
+    const aug = await shippedCheck('GNF-att-aug');
+    t.diagnostic(`our trained DW4 flows, log p spread: E-NF ${gnf.spread[0].toExponential(2)}, GNF ${gnf.spread[1].toFixed(3)}, GNF-att-aug ${aug.spread[1].toFixed(3)} nats`);
+    assert.ok(gnf.spread[0] < 1e-3 && aug.spread[0] < 1e-3, 'the trained E-NF is invariant');
+    assert.ok(gnf.spread[1] > 1e-2, `the trained GNF moved by only ${gnf.spread[1]}`);
+    assert.ok(aug.spread[1] < gnf.spread[1], `GNF-att-aug moved by ${aug.spread[1]}, GNF by ${gnf.spread[1]}`);
+    await page.locator('#table1-view').screenshot({ path: join(artifacts, 'demo-table1-shipped.png') });
+    await page.selectOption('#t1-b', 'GNF');
+
     // Another method mid-run: the pair stops and the view clears; Stop on a new run leaves it usable.
     await page.fill('#t1-epochs', '50');
     await page.click('#t1-train');
