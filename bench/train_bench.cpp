@@ -87,10 +87,6 @@ struct RunResult {
   uint64_t train_seed = 0;
 };
 
-double paper_nll(const std::string& method, const std::string& system, int n) {
-  return enf::fields::paper_table1(method, system, n);
-}
-
 enf::ode::Options eval_solver() {
   enf::ode::Options o;  // dopri5
   o.rtol = 1e-5;
@@ -356,7 +352,7 @@ RunResult run(const enf::train::ParticleSystem& sys, const Args& a) {
       "\"kinetic\": %g, \"jacobian\": %g, \"data_s\": %.1f, \"test_eval_s\": %.1f, \"seed\": %llu, \"paper\": %.2f}\n",
       sys.name.c_str(), cfg.method.c_str(), n_train, test_nll, static_cast<int>(test.rows()), best_val, best_epoch, epoch, steps, wall,
       cpu, steps ? 1000.0 * train_s / steps : 0.0, steps ? 1000.0 * train_cpu / steps : 0.0, a.batch, a.threads, a.rk4_steps,
-      cfg.adam.lr, a.kinetic, a.jacobian, data_s, eval_s, static_cast<unsigned long long>(a.seed), paper_nll(cfg.method, sys.name, n_train));
+      cfg.adam.lr, a.kinetic, a.jacobian, data_s, eval_s, static_cast<unsigned long long>(a.seed), enf::fields::paper_table1(cfg.method, sys.name, n_train));
   std::fflush(stdout);
   RunResult r;
   r.system = sys.name;
@@ -551,7 +547,7 @@ void table1(Args a) {
         for (double x : v) mean += x / v.size();
         for (double x : v) sd += (x - mean) * (x - mean);
         sd = v.size() > 1 ? std::sqrt(sd / (v.size() - 1)) : 0;
-        const double paper = paper_nll(m, system, n);
+        const double paper = enf::fields::paper_table1(m, system, n);
         cells.push_back(Value::object({{"method", Value::string(m)},
                                        {"system", Value::string(system)},
                                        {"n_train", Value::number(n)},
