@@ -1,8 +1,11 @@
 // Native benchmark of the QM9 E-NF core: prints one JSON object (see README, "Benchmarks").
-// usage: enf_bench WEIGHTS.safetensors QM9_TEST.safetensors [--quick] [--no-exact]
+// usage: enf_bench WEIGHTS.safetensors QM9_TEST.safetensors [--quick] [--no-exact] [--exact-threads N]
+// --exact-threads N adds a second line: the exact score on 1 thread and on N threads (the same
+// result, the Jacobian's columns spread over the threads) and the speed-up.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -51,9 +54,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   bool quick = false, exact = true;
+  int exact_threads = 0;
   for (int i = 3; i < argc; ++i) {
     quick |= std::strcmp(argv[i], "--quick") == 0;
     if (std::strcmp(argv[i], "--no-exact") == 0) exact = false;
+    if (std::strcmp(argv[i], "--exact-threads") == 0 && i + 1 < argc) exact_threads = std::atoi(argv[++i]);
   }
   try {
     const int atoms = 19;
@@ -113,6 +118,23 @@ int main(int argc, char** argv) {
         atoms, tol, tol, median(eval_ms), median(sample_ms), median(sample_nfe), median(hutch_ms), median(hutch_nfe),
         exact ? std::to_string(exact_ms).c_str() : "null", exact ? std::to_string(exact_nfe).c_str() : "null",
         exact ? std::to_string(exact_ll).c_str() : "null");
+    if (exact_threads > 1) {
+      double ms[2], ll[2];
+      const int threads[2] = {1, exact_threads};
+      for (int k = 0; k < 2; ++k) {
+        enf::LikelihoodOptions o;
+        o.trace = enf::flow::Trace::Exact;
+        o.solver.rtol = o.solver.atol = tol;
+        o.split.threads = threads[k];
+        const double t0 = now_ms();
+        ll[k] = model.log_likelihood(molecule, o).log_likelihood;
+        ms[k] = now_ms() - t0;
+      }
+      std::printf(
+          "{\"runtime\":\"native\",\"atoms\":%d,\"exact_threads\":[1,%d],\"score_exact_ms\":[%.1f,%.1f],"
+          "\"speedup\":%.3f,\"same_result\":%s}\n",
+          atoms, exact_threads, ms[0], ms[1], ms[0] / ms[1], ll[0] == ll[1] ? "true" : "false");
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "enf_bench: %s\n", e.what());
     return 1;

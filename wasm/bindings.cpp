@@ -179,8 +179,11 @@ class WasmModel {
     });
   }
 
-  // options: { trace, probes, samples, seed, rtol, atol, method, steps } (api::likelihood_call).
-  val log_likelihood(val elements, val positions, val options, val on_progress) const {
+  // options: { trace, probes, samples, seed, rtol, atol, method, steps, tracePart, traceParts }
+  // (api::likelihood_call). `exchange(block, begin, n)`, for a part of an exact trace split over
+  // workers, pools this part's diagonal entries with the others' and returns the whole trace, or
+  // null to stop (the call was cancelled or another part failed).
+  val log_likelihood(val elements, val positions, val options, val on_progress, val exchange) const {
     return guarded([&] {
       const enf::chem::Molecule m = molecule_from(elements, positions);
       enf::LikelihoodOptions o = enf::api::likelihood_call(to_json(options));
@@ -196,6 +199,12 @@ class WasmModel {
           if (!on_progress(last).as<bool>()) throw Cancelled();
         };
       }
+      if (present(exchange))
+        o.combine_trace = [&](const std::vector<double>& block, int begin, int n) {
+          const val total = exchange(val(emscripten::typed_memory_view(block.size(), block.data())), begin, n);
+          if (!total.isNumber()) throw Cancelled();
+          return total.as<double>();
+        };
       const enf::LikelihoodResult r = model_.log_likelihood(m, o);
       val out = val::object();
       out.set("logLikelihood", r.log_likelihood);

@@ -19,6 +19,8 @@ constexpr int kHelperMaxAtoms = 100000;
 // Hutchinson probes carried through one solve, and dequantization samples per score.
 constexpr int kMaxProbes = 1024;
 constexpr int kMaxSamples = 1000;
+constexpr int kMaxTraceParts = 256;  // an exact trace split over workers
+constexpr int kMaxThreads = 256;
 // Trajectory frames per sample.
 constexpr int kMaxFrames = 10000;
 

@@ -222,6 +222,15 @@ LikelihoodOptions likelihood_call(const json::Value& o) {
   l.samples = r.integer("samples", 1, kMaxSamples, 1);
   l.seed = r.seed("seed");
   l.solver = solver_options(r);
+  // The exact trace in parts (one per worker; the caller sums them) and on threads (native).
+  l.split.parts = r.integer("traceParts", 1, kMaxTraceParts, 1);
+  l.split.part = r.integer("tracePart", 0, l.split.parts - 1, 0);
+  l.split.threads = r.integer("threads", 1, kMaxThreads, 1);
+#ifdef __EMSCRIPTEN__
+  if (l.split.threads > 1)
+    throw InvalidInput("score: threads > 1 needs the native build; in WebAssembly split the trace over workers (traceParts)");
+#endif
+  l.state_step_control = r.choice("stepControl", {"state+logp", "state"}, "state+logp") == "state";
   r.finish();
   return l;
 }

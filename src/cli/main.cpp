@@ -30,6 +30,8 @@ usage:
   enf sample     [--atoms M] [--seed S] [--count C] [--rtol R] [--atol A] [--format xyz|sdf|json]
   enf trajectory [--atoms M] [--seed S] [--frames F] [--rtol R] [--atol A]     (multi-frame XYZ)
   enf score FILE.xyz|FILE.sdf|FILE.mol [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]
+            [--threads N] [--step-control state+logp|state]
+            (--threads: the exact trace's Jacobian columns over N threads; same result for any N)
   enf verify GOLDEN.json... [--rtol R] [--atol A]
 common options:
   --weights PATH   converted QM9 weights (default: the build tree's weights/qm9.safetensors)
@@ -174,6 +176,10 @@ int cmd_score(const Args& a, const enf::Qm9Model& model, std::ostream& out) {
   o.samples = static_cast<int>(a.integer("samples", 1, 1, 1000));
   o.seed = static_cast<uint64_t>(a.integer("seed", 0, 0, 1LL << 53));
   o.solver = solver_options(a);
+  o.split.threads = static_cast<int>(a.integer("threads", 1, 1, 256));
+  const std::string control = a.get("step-control", "state+logp");
+  if (control != "state" && control != "state+logp") throw enf::InvalidInput("--step-control must be state+logp or state");
+  o.state_step_control = control == "state";
   const auto t0 = std::chrono::steady_clock::now();
   const enf::LikelihoodResult r = model.log_likelihood(mol, o);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

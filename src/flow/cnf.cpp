@@ -29,13 +29,23 @@ ForwardSolve integrate_forward(const VelocityField& dyn, const StateVector& s0, 
   y.tail(K).setZero();
   ode::Options opts = solver;
   opts.norm_split = n;
+  if (exact && trace.split.parts > 1 && !trace.state_step_control && !trace.combine)
+    throw InvalidInput("an exact trace split into parts needs the parts combined at each evaluation, or step control on the state alone");
+  opts.first_group_only = trace.state_step_control;
+  std::vector<double> block;
   ode::Function f = [&](double t, const StateVector& yy, StateVector& dy) {
     StateVector ds;
     const StateVector s = yy.head(n);
     dy.resize(n + K);
     if (trace.interrupt) trace.interrupt();
     if (exact) {
-      dy(n) = dyn.velocity_with_exact_trace(t, s, ds, trace.interrupt);
+      if (trace.combine) {
+        int begin = 0;
+        dyn.velocity_with_exact_trace(t, s, ds, trace.split, trace.interrupt, &block, &begin);
+        dy(n) = trace.combine(block, begin, n);
+      } else {
+        dy(n) = dyn.velocity_with_exact_trace(t, s, ds, trace.split, trace.interrupt);
+      }
     } else {
       Eigen::VectorXd quad;
       dyn.velocity_with_probes(t, s, probes, ds, quad, trace.interrupt);

@@ -20,6 +20,18 @@ struct TraceOptions {
   // Called before every evaluation and, for the exact trace, between its chunks of work; may throw
   // to stop the solve (cancellation).
   std::function<void()> interrupt;
+  // Exact trace: which block of the diagonal this solve integrates, on how many threads.
+  ExactTraceSplit split;
+  // Step control on the state alone (torchdiffeq's, the default, also weighs the log-density).
+  // Solves that differ only in their trace block then take the same steps, so the blocks' integrals
+  // sum to the trace's; a split over several parts requires it.
+  bool state_step_control = false;
+  // Exact trace split into parts run side by side (one per worker): given this part's diagonal
+  // entries (columns [begin, begin + block.size()) of n), gathers every part's at the same
+  // evaluation and returns their sum in column order, which is the unsplit trace to the last bit.
+  // Every part then integrates the whole log-determinant with the reference's step control and
+  // takes the same steps as an unsplit solve. May throw to stop.
+  std::function<double(const std::vector<double>& block, int begin, int n)> combine;
 };
 
 struct ForwardSolve {

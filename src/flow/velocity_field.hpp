@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace enf::flow {
 
@@ -16,6 +17,13 @@ using StateVector = Eigen::VectorXd;
 // What one field's linearize keeps for its tangent passes (each field defines its own).
 struct Linearization {
   virtual ~Linearization() = default;
+};
+
+// Which part of an exact trace one call computes, and on how many threads (see
+// VelocityField::velocity_with_exact_trace).
+struct ExactTraceSplit {
+  int part = 0, parts = 1;
+  int threads = 1;
 };
 
 class VelocityField {
@@ -56,7 +64,18 @@ class VelocityField {
   // apart) and may throw to stop: one evaluation of a large molecule takes long enough that
   // cancellation cannot wait for the solver's next step.
   double velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds,
-                                   const std::function<void()>& between_chunks = {}) const;
+                                   const std::function<void()>& between_chunks = {}) const {
+    return velocity_with_exact_trace(t, s, ds, ExactTraceSplit{}, between_chunks);
+  }
+  // The same over one block of the diagonal: the columns are cut into chunks as for the whole
+  // trace and part split.part of split.parts takes a contiguous run of them, so every diagonal
+  // entry is computed exactly as the unsplit call computes it. The chunks run on split.threads
+  // threads (native builds; 1 in WebAssembly). Returns the block's entries summed in column order
+  // (for one part: the trace, the same for any thread count); `block`, when given, receives the
+  // entries themselves and `begin` the block's first column.
+  double velocity_with_exact_trace(double t, const StateVector& s, StateVector& ds, const ExactTraceSplit& split,
+                                   const std::function<void()>& between_chunks = {},
+                                   std::vector<double>* block = nullptr, int* begin = nullptr) const;
 
  private:
   // This thread's linearization for this kind of field, reused between calls.

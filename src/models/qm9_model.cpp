@@ -297,7 +297,9 @@ FlowToLatent Qm9Model::to_latent(const Eigen::MatrixXd& x, const Eigen::MatrixXd
       s(i * stride_ + 3 + f) = (h(i, f) - h_t_(f)) * std::exp(-h_log_s_(f));
   }
   // ActNorm's log-determinant as the reference computes it (3M for positions; see MODEL_SPEC).
-  const double actnorm_logdet = -M * h_log_s_.sum() - 3.0 * M * x_log_s_;
+  // A part of a split exact trace integrated alone (no combine) leaves it to part 0.
+  const bool alone = trace.split.parts > 1 && !trace.combine;
+  const double actnorm_logdet = !alone || trace.split.part == 0 ? -M * h_log_s_.sum() - 3.0 * M * x_log_s_ : 0.0;
   flow::ForwardSolve solve = flow::integrate_forward(*dynamics_, s, solver, trace);
   FlowToLatent out;
   out.z = solve.z;
@@ -395,6 +397,8 @@ SampledMolecule Qm9Model::sample_trajectory(const SampleOptions& o, int frames, 
 LikelihoodResult Qm9Model::log_likelihood(const chem::Molecule& mol, const LikelihoodOptions& o) const {
   validate(mol);
   if (o.samples < 1 || o.samples > 1000) throw InvalidInput("samples must be between 1 and 1000");
+  if (o.split.parts > 1 && (o.trace != flow::Trace::Exact || o.samples != 1))
+    throw InvalidInput("a trace split into parts needs trace 'exact' and one dequantization sample");
   const int M = mol.size();
   const double log_pM = log_p_atoms(M);
   if (!std::isfinite(log_pM))
@@ -411,7 +415,8 @@ LikelihoodResult Qm9Model::log_likelihood(const chem::Molecule& mol, const Likel
     for (int i = 0; i < M; ++i)
       for (int f = 0; f < features_; ++f) eps(i, f) = rng.normal();
     const Lifted lifted = lift(x, mol.types, eps);
-    flow::TraceOptions trace{o.trace, o.probes, false, rng.next_u64(), o.interrupt};
+    flow::TraceOptions trace{o.trace, o.probes, false, rng.next_u64(), o.interrupt, o.split, o.state_step_control,
+                             o.combine_trace};
     ode::Options solver = o.solver;
     if (o.on_progress)
       solver.on_step = [&](double t, const ode::Stats&) { o.on_progress((s + t) / o.samples); };

@@ -65,6 +65,14 @@ struct LikelihoodOptions {
   // Called often during the solve (every evaluation; between chunks of an exact trace, tens of ms
   // apart at most); may throw to cancel sooner than on_progress can.
   std::function<void()> interrupt;
+  // Exact trace: integrate one block of the diagonal (split.part of split.parts; the parts'
+  // delta_logp terms sum to the whole, ActNorm's share in part 0) on split.threads threads.
+  flow::ExactTraceSplit split;
+  // Step control on the state alone (required by a split into parts; see flow::TraceOptions).
+  bool state_step_control = false;
+  // Sums this part's trace with the other parts' (see flow::TraceOptions::combine); every part then
+  // returns the whole result.
+  std::function<double(const std::vector<double>& block, int begin, int n)> combine_trace;
 };
 
 struct LikelihoodTerms {

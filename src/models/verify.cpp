@@ -93,7 +93,7 @@ std::vector<VerifyCheck> verify_golden(const Qm9Model& model, const std::string&
       const int M = static_cast<int>(types.size());
       const Eigen::MatrixXd x = matrix(c.at("x_centered"), 3);
       const Lifted lifted = model.lift(x, types, matrix(c.at("dequant_eps"), model.features()));
-      const FlowToLatent fl = model.to_latent(x, lifted.h, solver, flow::TraceOptions{flow::Trace::Exact, 1, false, 0, {}});
+      const FlowToLatent fl = model.to_latent(x, lifted.h, solver, flow::TraceOptions{flow::Trace::Exact, 1, false, 0, {}, {}, false, {}});
       const double log_pz = flow::log_prior(fl.z, 3, model.features());
       const double log_pN = model.log_p_atoms(M);
       const double log_p = log_pz + fl.delta_logp - lifted.log_q + log_pN;

@@ -24,8 +24,9 @@ struct Counted {
 double rms(const Eigen::ArrayXd& a) { return a.size() ? std::sqrt(a.square().mean()) : 0.0; }
 
 // torchdiffeq's norm: RMS of the scaled error, per group, largest group wins.
-double error_norm(const Eigen::ArrayXd& ratio, int split) {
+double error_norm(const Eigen::ArrayXd& ratio, int split, bool first_only = false) {
   if (split <= 0 || split >= ratio.size()) return rms(ratio);
+  if (first_only) return rms(ratio.head(split));
   return std::max(rms(ratio.head(split)), rms(ratio.tail(ratio.size() - split)));
 }
 
@@ -142,12 +143,12 @@ Stats integrate_adaptive(const Function& f, double t0, double t1, Vector& y, con
   double h;
   {
     Eigen::ArrayXd sc = o.atol + o.rtol * y.array().abs();
-    const double d0 = error_norm(y.array() / sc, o.norm_split);
-    const double d1 = error_norm(k1.array() / sc, o.norm_split);
+    const double d0 = error_norm(y.array() / sc, o.norm_split, o.first_group_only);
+    const double d1 = error_norm(k1.array() / sc, o.norm_split, o.first_group_only);
     double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
     h0 = std::min(h0, span);
     const Vector k2 = eval(t0 + dir * h0, Vector(y + dir * h0 * k1));
-    const double d2 = error_norm((k2 - k1).array() / sc, o.norm_split) / h0;
+    const double d2 = error_norm((k2 - k1).array() / sc, o.norm_split, o.first_group_only) / h0;
     const double h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? std::max(1e-6, h0 * 1e-3)
                                                   : std::pow(0.01 / std::max(d1, d2), 1.0 / order);
     h = std::min(100 * h0, h1);
@@ -175,7 +176,7 @@ Stats integrate_adaptive(const Function& f, double t0, double t1, Vector& y, con
     F(t_new, y_new, k_last);
     ks.push_back(k_last);
     const Vector err = combine(Vector::Zero(y.size()), hs, tab.error, ks);
-    const double ratio = error_norm(err.array() / scale(y, y_new), o.norm_split);
+    const double ratio = error_norm(err.array() / scale(y, y_new), o.norm_split, o.first_group_only);
     if (!std::isfinite(ratio)) throw SolverError("the ODE error estimate became non-finite at t = " + std::to_string(t));
 
     const bool accept = ratio <= 1.0;

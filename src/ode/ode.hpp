@@ -32,6 +32,9 @@ struct Options {
   // Components [norm_split, n) form a second group in the error norm (max of the two RMS norms,
   // as torchdiffeq does for a tuple state such as (z, log p)). 0 means one group.
   int norm_split = 0;
+  // With norm_split > 0: step control on the first group alone (the second group is integrated but
+  // does not choose the steps), so that solves which differ only there take the same steps.
+  bool first_group_only = false;
   // Called after every accepted step with the time reached; it may throw to abandon the solve
   // (cancellation), and is how long solves report progress.
   std::function<void(double t, const Stats& stats)> on_step;

@@ -4,7 +4,7 @@
 // itself, and shows the three histogram plots.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -101,5 +101,55 @@ test('enf eval --samples 20 writes a JSON and an HTML report with the plots', { 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The issue's test of sharding: 2 shards merged give the unsharded run's figures exactly; and a
+// run interrupted mid-way (its checkpoint cut, the last line torn) resumes to the same figures.
+test('enf eval --shard 0/2 and 1/2, merged, equal one unsharded run; an interrupted run resumes', { skip, timeout: 600_000 }, async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'enf-shards-'));
+  const run = (...args) =>
+    promisify(execFile)(
+      process.execPath,
+      [join(root, 'web', 'bin', 'enf.js'), 'eval', ...args],
+      { cwd: root, maxBuffer: 1 << 24 },
+    );
+  const common = ['--samples', '7', '--nll-molecules', '5', '--exact-molecules', '1', '--rtol', '1e-3', '--atol', '1e-3', '--data', data, '--workers', '2'];
+  const figures = (dir) => {
+    const r = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    return { ...r, created: null, timing: null, runtime: null, shard: null };
+  };
+  try {
+    const t0 = performance.now();
+    await run(...common, '--out-dir', join(base, 'whole'));
+    await run(...common, '--shard', '0/2', '--out-dir', join(base, 's0'));
+    const { stdout: s1 } = await run(...common, '--shard', '1/2', '--out-dir', join(base, 's1'));
+    assert.match(s1, /^shard 1\/2: 4 samples, 3 test NLLs, 1 exact/);
+    const { stdout } = await run('merge', join(base, 's1'), join(base, 's0'), '--out-dir', join(base, 'merged'));
+    t.diagnostic(`3 runs and a merge: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    for (const line of stdout.trim().split('\n')) t.diagnostic(line);
+    const whole = figures(join(base, 'whole'));
+    assert.equal(whole.nll.molecules, 5);
+    assert.equal(whole.nllExact.molecules, 1);
+    assert.ok(Number.isFinite(whole.nllExact.values[0]));
+    assert.deepEqual(figures(join(base, 'merged')), whole);
+    // A merge that lacks a shard, or mixes settings, is refused with the reason.
+    await assert.rejects(run('merge', join(base, 's0'), '--out-dir', join(base, 'bad')), /shard\(s\) 1\/2 missing/);
+    await assert.rejects(run('--shard', '2/2', '--out-dir', join(base, 'bad')), /--shard takes k\/n/);
+
+    // Interrupted: keep the header and every other record, tear the last line; resume.
+    const path = join(base, 'whole', 'records.jsonl');
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    const kept = [lines[0], ...lines.slice(1).filter((l, i) => i % 2 === 0 && !l.includes('"kind":"time"'))];
+    const resumedDir = join(base, 'resumed');
+    mkdirSync(resumedDir);
+    writeFileSync(join(resumedDir, 'records.jsonl'), kept.join('\n') + '\n{"kind":"sample","k":3,"se');
+    const { stderr } = await run(...common, '--out-dir', resumedDir);
+    assert.match(stderr, /from the checkpoint/);
+    assert.deepEqual(figures(resumedDir), whole);
+    // Other settings on a checkpoint are refused rather than mixed.
+    await assert.rejects(run(...common.map((a) => (a === '7' ? '8' : a)), '--out-dir', resumedDir), /other settings \(samples: 7 vs 8\)/);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 });

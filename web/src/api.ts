@@ -333,16 +333,16 @@ export class EnfModel {
   async score(input: MoleculeInput | string, options: ScoreOptions = {}): Promise<ScoreResult> {
     const pool = this.live();
     const o = options ?? {};
-    const core = coreOptions('score', o, ['signal', 'onProgress']);
+    const core = coreOptions('score', o, ['signal', 'onProgress', 'split']);
     let arrays: { elements: Array<string | number>; positions: Float64Array } | null = null;
     let xyz = '';
     if (typeof input === 'string') xyz = input;
     else arrays = moleculeArrays(input);
     const onProgress = o.onProgress;
-    return pool.run(
-      { op: 'score', elements: arrays?.elements ?? [], positions: arrays?.positions ?? new Float64Array(0), xyz, options: core },
-      { signal: o.signal, onProgress },
-    );
+    const payload = { op: 'score' as const, elements: arrays?.elements ?? [], positions: arrays?.positions ?? new Float64Array(0), xyz, options: core };
+    const parts = splitParts(o, pool);
+    if (parts <= 1) return pool.run(payload, { signal: o.signal, onProgress }) as Promise<ScoreResult>;
+    return scoreSplit(pool, payload, parts, xyz ? xyz.length : payload.elements.length, o.signal, onProgress);
   }
 
   /**
@@ -372,6 +372,62 @@ export class EnfModel {
   _run(payload: { op: string } & Record<string, unknown>, options?: JobOptions): Promise<unknown> {
     return this.live().run(payload, options);
   }
+}
+
+/** Workers an exact score is split over (1: not split). */
+function splitParts(o: ScoreOptions, pool: WorkerPool): number {
+  const split = o.split;
+  if (split === undefined || split === null) return 1;
+  if (o.trace !== 'exact') throw new InvalidInputError("score: split needs trace 'exact' (Hutchinson's estimate is one pass already)");
+  if ((o.samples ?? 1) !== 1) throw new InvalidInputError('score: split needs one dequantization sample (samples: 1)');
+  const wanted = split === 'pool' ? pool.workers : integer('split', split, 1, 256);
+  return pool.synchronised ? Math.min(wanted, pool.workers) : 1;
+}
+
+/**
+ * One exact score on `parts` workers at once, each a contiguous run of the Jacobian's columns; they
+ * meet at every evaluation in a shared buffer (worker-core's barrierExchange), so every part
+ * returns the unsplit result. A part that fails stops the others.
+ */
+async function scoreSplit(
+  pool: WorkerPool,
+  payload: { op: 'score'; elements: Array<string | number>; positions: Float64Array; xyz: string; options: Record<string, unknown> },
+  parts: number,
+  sizeHint: number,
+  signal: AbortSignal | undefined,
+  onProgress: ((fraction: number) => void) | undefined,
+): Promise<ScoreResult> {
+  // Two rounds of diagonal entries: at most (3 + features) per atom, features < 32 (an XYZ text has
+  // fewer atoms than characters).
+  const width = Math.max(1, sizeHint) * 36;
+  const barrier = new SharedArrayBuffer(16 + 2 * 8 * width);
+  const stop = () => {
+    const ctrl = new Int32Array(barrier, 0, 4);
+    Atomics.store(ctrl, 2, 1);
+    Atomics.notify(ctrl, 1);
+  };
+  const t0 = performance.now();
+  const jobs = pool.runGang(
+    Array.from({ length: parts }, (_, k) => ({ ...payload, options: { ...payload.options, tracePart: k, traceParts: parts }, barrier })),
+    Array.from({ length: parts }, (_, k) => ({ signal, onProgress: k === 0 ? onProgress : undefined })),
+  );
+  // The first real failure wins; the others' "aborted" (stopped at the barrier) follows from it.
+  let first: unknown = null;
+  const results = await Promise.all(
+    jobs.map((p) =>
+      (p as Promise<ScoreResult>).catch((e: unknown) => {
+        first ??= e;
+        stop();
+        return null;
+      }),
+    ),
+  );
+  if (first) throw first;
+  const r = results[0]!;
+  for (const other of results)
+    if (other!.logLikelihood !== r.logLikelihood || other!.nfe !== r.nfe)
+      throw new EnfError('the parts of a split exact trace disagree (an internal error); score without split');
+  return { ...r, ms: performance.now() - t0, parts };
 }
 
 async function sourceBytes(

@@ -6,10 +6,10 @@ import { EnfError, InvalidInputError } from './errors.js';
 import { formatE, formatF, formatG, jsonNumber, padRight } from './format.js';
 import { didYouMean } from './options.js';
 import { firstTestMolecule } from './npz.js';
-import { evaluate, writeReport } from './eval-node.js';
+import { evaluateCheckpointed, mergeRecords, writeReport } from './eval-node.js';
 import { runTable1, table1Markdown } from './table1-node.js';
 import { formatProportion, insideInterval } from './eval-report.js';
-import type { EvalProgress } from './eval.js';
+import type { EvalProgress, EvalReport } from './eval.js';
 import { loadModel, toSDF, toXYZ, type EnfModel } from './node.js';
 import type { Molecule, ScoreResult, SolverMethod, VerifyCheck } from './types.js';
 
@@ -22,9 +22,12 @@ usage:
   enf verify GOLDEN.json... [--rtol R] [--atol A]
   enf bench [--data QM9_TEST.npz] [--quick] [--no-exact] [--pool N [--pool-only]]
   enf --version | enf CMD --help
-  enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K] [--nll-seed S]
-           [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A] [--out-dir DIR] [--no-smiles]
-           (model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html)
+  enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K|all] [--nll-seed S]
+           [--exact-molecules E] [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A]
+           [--shard k/n] [--out-dir DIR] [--no-smiles]
+           (model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html;
+           resumes from DIR/records.jsonl)
+  enf eval merge DIR... [--out-dir DIR] [--data QM9_TEST.npz]   (one report from the shards' directories)
   enf table1 [--methods "E-NF,GNF,..."] [--systems dw4,lj13] [--sizes dw4=100,1000:lj13=10] [--runs R]
            [--epochs E] [--seed S] [--out-dir DIR]
            (the paper's Table 1: trains each method, test NLL beside the paper's; resumable)
@@ -80,13 +83,21 @@ const COMMANDS: Record<string, { options: string[]; flags: string[]; usage: stri
       '  interrupted grid from DIR/runs (default enf-table1) and writes DIR/table1.json and DIR/table1.md',
   },
   eval: {
-    options: [...COMMON, 'samples', 'seed', 'data', 'nll-molecules', 'nll-seed', 'trace', 'probes', 'rtol', 'atol', 'out-dir'],
+    options: [...COMMON, 'samples', 'seed', 'data', 'nll-molecules', 'exact-molecules', 'nll-seed', 'trace', 'probes', 'rtol', 'atol', 'shard', 'out-dir'],
     flags: ['no-smiles'],
     usage:
-      'enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K] [--nll-seed S]\n' +
-      '         [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A] [--out-dir DIR] [--no-smiles]\n' +
-      '  model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html',
+      'enf eval [--samples N] [--seed S] [--data QM9_TEST.npz] [--nll-molecules K|all] [--nll-seed S] [--exact-molecules E]\n' +
+      '         [--trace hutchinson|exact] [--probes P] [--rtol R] [--atol A] [--shard k/n] [--out-dir DIR] [--no-smiles]\n' +
+      '  model report: stability, SMILES, test NLL, histograms; writes DIR/report.json and DIR/report.html.\n' +
+      '  Samples k = 0 .. N-1 use seed S + k. The NLL scores K test molecules (all: the whole split, as the paper)\n' +
+      '  with the estimator (--trace; one probe by default, as the authors), and E of them with the exact trace too\n' +
+      '  (each split over all workers). Every finished item is appended to DIR/records.jsonl: run the same command\n' +
+      '  again to resume after an interruption.\n' +
+      '  --shard k/n runs part k (0-based) of n of every list: one task of a Slurm array or a Kubernetes Indexed Job.\n' +
+      'enf eval merge DIR... [--out-dir DIR] [--data QM9_TEST.npz]\n' +
+      "  the report of all the shards' directories: the same figures as one unsharded run",
   },
+
 };
 const COMMON_HELP = `common options:
   --weights PATH   QM9 weights (.safetensors; default: the model bundled with the package)
@@ -382,30 +393,75 @@ async function cmdTable1(a: Args): Promise<number> {
   return 0;
 }
 
-async function cmdEval(a: Args, model: EnfModel): Promise<number> {
+/** `--shard k/n` (0 <= k < n; Slurm's SLURM_ARRAY_TASK_ID / Kubernetes' JOB_COMPLETION_INDEX as k). */
+function shardOption(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count) || count > 100_000)
+    throw new InvalidInputError(`--shard takes k/n with 0 <= k < n (e.g. 0/4 ... 3/4), got '${v}'`);
+  return { index, count };
+}
+
+/** Hours, minutes and seconds, for the ETA. */
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+/** Progress on stderr with the rate and the phase's ETA: a line per tenth of a phase or per minute (redrawn on a terminal). */
+function evalProgress(): (p: EvalProgress) => void {
+  const tty = process.stderr.isTTY;
+  const t0 = performance.now();
+  let phase = '';
+  let phaseStart = t0;
+  let lastTenth = -1;
+  let lastLine = 0;
+  return (p) => {
+    const now = performance.now();
+    if (p.phase === 'done') {
+      if (tty) process.stderr.write('\n');
+      return;
+    }
+    if (p.phase !== phase) {
+      phase = p.phase;
+      phaseStart = now;
+      lastTenth = -1;
+    }
+    const tenth = Math.floor((10 * p.done) / Math.max(1, p.total));
+    if (!tty && tenth === lastTenth && now - lastLine < 60_000) return;
+    lastTenth = tenth;
+    lastLine = now;
+    const here = p.done - (p.resumed ?? 0);
+    const rate = here / Math.max(1e-9, (now - phaseStart) / 1000);
+    const eta = (p.total - p.done) / rate;
+    const resumed = p.resumed ? ` (${p.resumed} from the checkpoint)` : '';
+    const speed = here > 0 && p.done < p.total ? `, ${rate >= 1 ? rate.toFixed(1) : rate.toFixed(3)}/s, ETA ${duration(eta)}` : '';
+    const line = `enf eval: ${p.phase} ${p.done}/${p.total}${resumed}${speed} (${duration((now - t0) / 1000)} elapsed)`;
+    process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+  };
+}
+
+async function cmdEval(a: Args, model: EnfModel | null): Promise<number> {
   const dir = a.get('out-dir', 'enf-report');
+  if (a.positional[0] === 'merge') {
+    const report = await mergeRecords(a.positional.slice(1), a.has('data') ? a.get('data', '') : undefined);
+    return writeEvalReport(report, dir);
+  }
+  if (a.positional.length) throw new InvalidInputError(`enf eval: unexpected argument '${a.positional[0]}' (enf eval merge DIR... merges shards)`);
   const data = a.get('data', '../shared/data/qm9_test.npz');
   const trace = a.get('trace', 'hutchinson');
   if (trace !== 'exact' && trace !== 'hutchinson') throw new InvalidInputError('--trace must be exact or hutchinson');
-  // Progress on stderr: a line per tenth of each phase (and a redrawn line on a terminal).
-  const tty = process.stderr.isTTY;
-  let lastPhase = '';
-  let lastTenth = -1;
-  const t0 = performance.now();
-  const onProgress = (p: EvalProgress) => {
-    if (p.phase === 'done') return;
-    const tenth = Math.floor((10 * p.done) / Math.max(1, p.total));
-    if (!tty && p.phase === lastPhase && tenth === lastTenth) return;
-    lastPhase = p.phase;
-    lastTenth = tenth;
-    const line = `enf eval: ${p.phase} ${p.done}/${p.total} (${((performance.now() - t0) / 1000).toFixed(0)} s)`;
-    process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
-  };
-  const report = await evaluate(model, {
-    samples: a.integer('samples', 1000, 1, 1_000_000),
+  const report = await evaluateCheckpointed(model!, {
+    dir,
+    shard: a.has('shard') ? shardOption(a.get('shard', '')) : undefined,
+    samples: a.integer('samples', 1000, 0, 1_000_000),
     seed: a.integer('seed', 0, 0, 2 ** 52),
     data,
-    nllMolecules: a.integer('nll-molecules', 100, 0, 10_000_000),
+    nllMolecules: a.get('nll-molecules', '') === 'all' ? 10_000_000 : a.integer('nll-molecules', 100, 0, 10_000_000),
+    exactMolecules: a.integer('exact-molecules', 0, 0, 10_000_000),
     nllSeed: a.integer('nll-seed', 0, 0, 2 ** 31),
     trace,
     probes: a.integer('probes', 1, 1, 1024),
@@ -413,22 +469,36 @@ async function cmdEval(a: Args, model: EnfModel): Promise<number> {
     atol: a.number('atol', 1e-4),
     rdkit: a.has('no-smiles') ? null : undefined,
     rdkitNote: a.has('no-smiles') ? 'SMILES skipped (--no-smiles)' : undefined,
-    onProgress,
+    onProgress: evalProgress(),
   });
-  if (tty) process.stderr.write('\n');
+  return writeEvalReport(report, dir);
+}
+
+async function writeEvalReport(report: EvalReport, dir: string): Promise<number> {
   const json = `${dir}/report.json`;
   const html = `${dir}/report.html`;
   await writeReport(report, { json, html });
   const c = report.chemistry;
+  const x = report.nllExact;
+  const st = report.settings;
+  const shard = report.shard ? `shard ${report.shard.index}/${report.shard.count}: ` : '';
+  const estimator = st.trace === 'hutchinson' ? `hutchinson, ${st.probes} probe${st.probes > 1 ? 's' : ''}` : 'exact';
   const lines = [
+    `${shard}${report.stability.molecules.n} samples${report.nll ? `, ${report.nll.molecules} test NLLs` : ''}${x ? `, ${x.molecules} exact` : ''}`,
     `atom stability      ${formatProportion(report.stability.atoms, 2)}   (paper 85 %${inside(report.stability.atoms, 0.85)})`,
     `molecule stability  ${formatProportion(report.stability.molecules, 2)}   (paper 4.9 %${inside(report.stability.molecules, 0.049)})`,
     `validity            ${c.valid ? formatProportion(c.valid) : c.note}`,
     `uniqueness          ${c.unique ? `${(100 * c.unique.fraction).toFixed(1)} % (${c.unique.count}/${c.unique.of})   (paper 71.8 %)` : 'n/a'}`,
-    `test NLL            ${report.nll ? `${report.nll.mean.toFixed(2)} ± ${report.nll.stderr.toFixed(2)} nats (s.e., ${report.nll.source}, ${trace})   (paper -59.7)` : 'not computed'}`,
-    `JSD distances ${jsdText(report.histograms.distances.jsd)}, atom counts ${jsdText(report.histograms.atomCounts.jsd)}, atom types ${jsdText(report.histograms.atomTypes.jsd)} (nats)`,
-    `wrote ${json} and ${html} in ${report.timing.totalSeconds.toFixed(1)} s`,
+    `test NLL            ${report.nll ? `${report.nll.mean.toFixed(2)} ± ${report.nll.stderr.toFixed(2)} nats (s.e., ${report.nll.source}, ${estimator})   (paper -59.7)` : 'not computed'}`,
   ];
+  if (x) {
+    const d = x.difference ? `; estimator − exact on them ${x.difference.mean.toFixed(3)} ± ${x.difference.stderr.toFixed(3)}` : '';
+    lines.push(`exact-trace NLL     ${x.mean.toFixed(2)} ± ${x.stderr.toFixed(2)} nats (${x.source})${d}`);
+  }
+  const h = report.histograms;
+  lines.push(`JSD distances ${jsdText(h.distances.jsd)}, atom counts ${jsdText(h.atomCounts.jsd)}, atom types ${jsdText(h.atomTypes.jsd)} (nats)`);
+  const sessions = report.timing.sessions && report.timing.sessions > 1 ? ` over ${report.timing.sessions} sessions/shards` : '';
+  lines.push(`wrote ${json} and ${html}; ${report.timing.totalSeconds.toFixed(1)} s${sessions}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
@@ -463,6 +533,7 @@ export async function main(argv: string[]): Promise<number> {
     const weights = a.get('weights', 'qm9');
     if (a.command === 'bench') return await cmdBench(a, weights);
     if (a.command === 'table1') return await cmdTable1(a);
+    if (a.command === 'eval' && a.positional[0] === 'merge') return await cmdEval(a, null);
     const workers = a.has('workers') ? a.integer('workers', 1, 1, 256) : undefined;
     model = await loadModel(weights, { workers });
     const out = output(a.get('out', ''));

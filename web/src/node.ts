@@ -6,4 +6,15 @@ export * from './exports.js';
 export const { loadModel, createTrainer, loadParticleFlow, ready, parseXYZ, parseSDF, parseMolecule, toXYZ, toSDF, bonds, stability, formula } =
   entryPoints(nodePlatform);
 /** The model report; in Node it reads the test split from `data` and loads @rdkit/rdkit itself. */
-export { evaluate, loadRDKit, loadTestMolecules, writeReport, type NodeEvaluateOptions } from './eval-node.js';
+export {
+  evaluate,
+  evaluateCheckpointed,
+  mergeRecords,
+  readRecords,
+  loadRDKit,
+  loadTestMolecules,
+  writeReport,
+  type CheckpointedOptions,
+  type NodeEvaluateOptions,
+  type RecordsFile,
+} from './eval-node.js';

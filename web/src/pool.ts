@@ -40,6 +40,8 @@ interface Job {
   /** Its signal's entry: once `aborted`, no worker takes the job (abortAll rejects it in slices). */
   watch?: Watch;
   slot: Slot | null;
+  /** Jobs that must run at the same time on different workers (they wait for each other). */
+  gang?: Job[];
 }
 
 interface Watch {
@@ -126,6 +128,11 @@ export class WorkerPool {
     return this.size;
   }
 
+  /** Whether workers can wait for each other (shared memory: Node, cross-origin-isolated pages). */
+  get synchronised(): boolean {
+    return this.sharedMemory;
+  }
+
   /** Lets the worker started early instantiate the module while the weights still download. */
   warm(module: CompiledWasm): void {
     for (const slot of this.early) slot.port.post({ op: 'warm', module });
@@ -163,6 +170,31 @@ export class WorkerPool {
       this.queue.push(job);
       this.pump();
     });
+  }
+
+  /**
+   * Jobs that run side by side, one per worker, starting together (they synchronise with each other,
+   * so none may wait in the queue while another runs). The gang waits at the head of the queue
+   * until enough workers are idle. Resolves with each job's result, in order.
+   */
+  runGang(payloads: Array<{ op: string } & Record<string, unknown>>, options: JobOptions[]): Array<Promise<unknown>> {
+    if (this.disposed) return payloads.map(() => Promise.reject(new DisposedError()));
+    if (payloads.length > this.size) throw new EnfError(`a gang of ${payloads.length} jobs needs as many workers (the pool has ${this.size})`);
+    const gang: Job[] = [];
+    const promises = payloads.map(
+      (payload, k) =>
+        new Promise((resolve, reject) => {
+          const o = options[k] ?? {};
+          const job: Job = { id: this.nextId++, payload, options: o, resolve, reject, settled: false, slot: null, gang };
+          if (o.signal?.aborted) job.settled = true;
+          else if (o.signal) this.watch(job, o.signal);
+          gang.push(job);
+          if (job.settled) reject(abortReason(o.signal!));
+        }),
+    );
+    for (const job of gang) this.queue.push(job);
+    this.pump();
+    return promises;
   }
 
   dispose(): void {
@@ -319,11 +351,11 @@ export class WorkerPool {
     return waiting;
   }
 
-  /** The next unsettled queued job, or null. */
+  /** The next queued job still waiting for a worker (unsettled, not started), or null; the head stays on it. */
   private nextQueued(): Job | null {
     while (this.head < this.queue.length) {
-      const job = this.queue[this.head++]!;
-      if (!job.settled && !job.watch?.aborted) {
+      const job = this.queue[this.head]!;
+      if (!job.settled && !job.watch?.aborted && !job.slot) {
         // Drop the consumed prefix now and then so a long-lived pool does not hold old jobs.
         if (this.head > 1024 && this.head * 2 > this.queue.length) {
           this.queue = this.queue.slice(this.head);
@@ -331,6 +363,7 @@ export class WorkerPool {
         }
         return job;
       }
+      this.head++;
     }
     this.queue = [];
     this.head = 0;
@@ -369,19 +402,30 @@ export class WorkerPool {
   private pump(): void {
     if (this.disposed) return;
     while (this.head < this.queue.length) {
-      const slot = this.slots.find((s) => s.state === 'idle');
-      if (!slot) {
+      const idle = this.slots.filter((s) => s.state === 'idle');
+      if (idle.length === 0) {
         if (this.slots.length === 0) this.failQueue({ kind: 'WorkerCrashed', message: 'no worker is running' });
         return;
       }
       const job = this.nextQueued();
       if (!job) return;
-      slot.state = 'busy';
-      slot.job = job;
-      job.slot = slot;
-      slot.port.setBusy(true);
-      slot.port.post({ ...job.payload, id: job.id, progress: !!job.options.onProgress } as Request, job.options.transfer);
+      const gang = job.gang ?? [job];
+      if (gang.some((j) => j.settled || j.watch?.aborted)) {
+        // A member was aborted before the gang started: the others cannot run without it.
+        for (const j of gang) if (!j.slot) this.settle(j, new AbortError('the operation was aborted'));
+        continue;
+      }
+      if (idle.length < gang.length) return; // a gang starts all at once, at the head of the queue
+      gang.forEach((j, k) => this.dispatch(idle[k]!, j));
     }
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    slot.state = 'busy';
+    slot.job = job;
+    job.slot = slot;
+    slot.port.setBusy(true);
+    slot.port.post({ ...job.payload, id: job.id, progress: !!job.options.onProgress } as Request, job.options.transfer);
   }
 
   /**

@@ -83,6 +83,8 @@ export interface ScoreResult {
   ms: number;
   atoms: number;
   trace: 'exact' | 'hutchinson';
+  /** Workers the exact trace was split over (only with the `split` option). */
+  parts?: number;
 }
 
 /** Per-atom valence check. */
@@ -171,6 +173,14 @@ export interface ScoreOptions extends SolverOptions {
   seed?: number;
   /** Progress in [0, 1] after each ODE step. */
   onProgress?: (fraction: number) => void;
+  /**
+   * The exact trace split over workers: 'pool' (all of them) or a number of workers. They take
+   * contiguous runs of the Jacobian's columns and pool their diagonal entries at every evaluation,
+   * so the result is the unsplit one to the last bit, sooner. Needs shared memory (Node, or a
+   * cross-origin-isolated page); without it, or with one worker, the trace runs on one worker.
+   * Only with trace 'exact' and one dequantization sample.
+   */
+  split?: number | 'pool';
 }
 
 export interface VerifyOptions {

@@ -60,6 +60,8 @@ export interface WasmModel {
     positions: Float64Array,
     options: CallOptions,
     onProgress: ((fraction: number) => boolean) | null,
+    /** A part of a split exact trace: pools its diagonal entries with the other parts'; null stops. */
+    exchange: ((block: Float64Array, begin: number, n: number) => number | null) | null,
   ): Fallible<LikelihoodRecord>;
   velocity(t: number, state: Float64Array): Fallible<{ value: Float64Array }>;
   drawLatent(atoms: number, seed: number): Fallible<{ value: Float64Array }>;

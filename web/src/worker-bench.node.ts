@@ -35,11 +35,11 @@ function bench(
   const evalMs = Array.from({ length: req.quick ? 20 : 200 }, () => time(() => check(m.velocity(0.5, z)))[1]);
   const samples = Array.from({ length: req.quick ? 2 : 7 }, (_, k) => time(() => check(m.sample({ atoms, seed: k }, null, null))));
   const hutch = Array.from({ length: req.quick ? 1 : 3 }, (_, k) =>
-    time(() => check(m.logLikelihood(req.elements, req.positions, { trace: 'hutchinson', seed: k }, null))),
+    time(() => check(m.logLikelihood(req.elements, req.positions, { trace: 'hutchinson', seed: k }, null, null))),
   );
   let exact: BenchValue['exact'] = null;
   if (req.exact) {
-    const [r, ms] = time(() => check(m.logLikelihood(req.elements, req.positions, { trace: 'exact' }, null)));
+    const [r, ms] = time(() => check(m.logLikelihood(req.elements, req.positions, { trace: 'exact' }, null, null)));
     exact = { ms, nfe: r.nfe, ll: r.logLikelihood };
   }
   return {

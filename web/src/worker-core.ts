@@ -55,6 +55,46 @@ export function describeMolecule(mod: EnfWasmModule, r: SampleRecord, seed: numb
   };
 }
 
+/**
+ * The meeting point of the parts of an exact trace split over workers, in shared memory: Int32
+ * [arrived, round, stop], then two rounds' worth of diagonal entries (a round's buffer is reused two
+ * rounds later, when every part has read it). Each part writes its block, the last to arrive opens
+ * the round, and every part sums all entries in column order: the unsplit trace, to the last bit.
+ * Returns null (stop) when the job was cancelled or another part failed (`stop` set).
+ */
+export function barrierExchange(buffer: SharedArrayBuffer, parts: number, go: () => boolean) {
+  const ctrl = new Int32Array(buffer, 0, 4);
+  const entries = new Float64Array(buffer, 16);
+  const width = entries.length >> 1;
+  return (block: Float64Array, begin: number, n: number): number | null => {
+    if (n > width) {
+      Atomics.store(ctrl, 2, 1);
+      Atomics.notify(ctrl, 1);
+      return null;
+    }
+    const round = Atomics.load(ctrl, 1);
+    const base = (round & 1) * width;
+    entries.set(block, base + begin);
+    if (Atomics.add(ctrl, 0, 1) === parts - 1) {
+      Atomics.store(ctrl, 0, 0);
+      Atomics.add(ctrl, 1, 1);
+      Atomics.notify(ctrl, 1);
+    } else {
+      while (Atomics.load(ctrl, 1) === round) {
+        if (Atomics.load(ctrl, 2) !== 0 || !go()) {
+          Atomics.store(ctrl, 2, 1);
+          Atomics.notify(ctrl, 1);
+          return null;
+        }
+        Atomics.wait(ctrl, 1, round, 50);
+      }
+    }
+    let sum = 0;
+    for (let i = 0; i < n; ++i) sum += entries[base + i]!;
+    return sum;
+  };
+}
+
 /** What a handler gets besides its request. */
 export interface JobContext {
   mod: EnfWasmModule;
@@ -162,13 +202,21 @@ export function createHandlers() {
 
     /** log p of a molecule (arrays, or XYZ / SDF / MOL text parsed here); `options` as api::likelihood_call reads them. */
     score(
-      req: { elements: Array<string | number>; positions: Float64Array; xyz: string; options: CallOptions },
+      req: {
+        elements: Array<string | number>;
+        positions: Float64Array;
+        xyz: string;
+        options: CallOptions;
+        /** A part of an exact trace split over workers: their shared meeting point (see barrierExchange). */
+        barrier?: SharedArrayBuffer | null;
+      },
       c: JobContext,
     ): Handled<ScoreResult> {
       const m = c.model();
       const input = req.xyz ? check(c.mod.parseMolecule(req.xyz, m.maxAtoms())) : req;
       const t0 = performance.now();
-      const r = check(m.logLikelihood(input.elements, input.positions, req.options, guard((f) => c.progress(f))));
+      const exchange = req.barrier ? barrierExchange(req.barrier, Number(req.options.traceParts), () => c.go()) : null;
+      const r = check(m.logLikelihood(input.elements, input.positions, req.options, guard((f) => c.progress(f)), exchange));
       const trace = req.options.trace === 'exact' ? 'exact' : 'hutchinson';
       return {
         value: {
