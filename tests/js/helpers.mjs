@@ -68,15 +68,18 @@ export function buildDemo() {
   mkdirSync(artifacts, { recursive: true });
 }
 
-/** Serves web/demo/dist on a free local port with the demo's Content-Security-Policy; returns the server and its URL. */
+/**
+ * Serves web/demo/dist on a free local port with the headers `vite preview` sends (the demo's
+ * Content-Security-Policy and cross-origin isolation); returns the server and its URL.
+ */
 export async function serveDemo() {
-  const { CSP } = await import(join(root, 'web', 'demo', 'vite.config.js'));
+  const { HEADERS } = await import(join(root, 'web', 'demo', 'vite.config.js'));
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     let file = join(demoDist, path);
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!existsSync(file)) return res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CSP });
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...HEADERS });
     res.end(readFileSync(file));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));

@@ -15,6 +15,15 @@ export const CSP = [
   "base-uri 'self'",
 ].join('; ');
 
+// Cross-origin isolation gives the page SharedArrayBuffer: a cancelled call stops its worker at the
+// next step instead of the worker being replaced, and an exact-trace score is split over all workers.
+// Everything the demo loads is same-origin, so require-corp blocks nothing.
+export const HEADERS = {
+  'Content-Security-Policy': CSP,
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
@@ -23,8 +32,8 @@ export default defineConfig({
   // The package resolves its worker, wasm and weights with new URL(..., import.meta.url); keep it
   // out of dependency pre-bundling so those URLs survive in development too.
   optimizeDeps: { exclude: ['enf-wasm'] },
-  server: { headers: { 'Content-Security-Policy': CSP } },
-  preview: { headers: { 'Content-Security-Policy': CSP } },
+  server: { headers: HEADERS },
+  preview: { headers: HEADERS },
   worker: { format: 'es' },
   build: {
     outDir: fileURLToPath(new URL('./dist', import.meta.url)),
