@@ -309,18 +309,19 @@ TEST(Qm9Model, PretrainedDynamicsAreEquivariant) {
 // change nothing at all.
 TEST(Qm9Model, ExactTraceInPartsSumsToTheWholeAndThreadsChangeNothing) {
   REQUIRE_MODEL();
+  const auto mol = kSanitizerBuild ? methane() : ethanol();  // see kSanitizerBuild
   enf::LikelihoodOptions o;
   o.trace = enf::flow::Trace::Exact;
   o.seed = 3;
   o.state_step_control = true;
-  const auto whole = model()->log_likelihood(ethanol(), o);
+  const auto whole = model()->log_likelihood(mol, o);
   const int parts = 3;
   double delta = 0;
   for (int k = 0; k < parts; ++k) {
     enf::LikelihoodOptions p = o;
     p.split.part = k;
     p.split.parts = parts;
-    const auto r = model()->log_likelihood(ethanol(), p);
+    const auto r = model()->log_likelihood(mol, p);
     EXPECT_EQ(r.nfe, whole.nfe) << "part " << k;
     EXPECT_EQ(r.terms.log_pz, whole.terms.log_pz) << "part " << k;  // the same steps give the same latent
     EXPECT_EQ(r.terms.log_q, whole.terms.log_q) << "part " << k;
@@ -330,29 +331,31 @@ TEST(Qm9Model, ExactTraceInPartsSumsToTheWholeAndThreadsChangeNothing) {
   EXPECT_NEAR(delta, whole.terms.delta_logp, 1e-6);
   enf::LikelihoodOptions threaded = o;
   threaded.split.threads = 2;
-  EXPECT_EQ(model()->log_likelihood(ethanol(), threaded).log_likelihood, whole.log_likelihood);
+  EXPECT_EQ(model()->log_likelihood(mol, threaded).log_likelihood, whole.log_likelihood);
   // With the reference's step control too.
   enf::LikelihoodOptions ref = o;
   ref.state_step_control = false;
-  const double reference = model()->log_likelihood(ethanol(), ref).log_likelihood;
+  const double reference = model()->log_likelihood(mol, ref).log_likelihood;
   ref.split.threads = 2;
-  EXPECT_EQ(model()->log_likelihood(ethanol(), ref).log_likelihood, reference);
+  EXPECT_EQ(model()->log_likelihood(mol, ref).log_likelihood, reference);
   // Step control on the state alone moves the figure by solver error only, but more of it than the
   // reference's control: measured on this molecule at 1e-4, 0.16 nats from a tight solve against
   // 0.025 (so the package's split combines the parts at each evaluation instead).
-  enf::LikelihoodOptions tight_o = ref;
-  tight_o.solver.rtol = tight_o.solver.atol = 1e-7;
-  const double tight_ll = model()->log_likelihood(ethanol(), tight_o).log_likelihood;
-  EXPECT_NEAR(whole.log_likelihood, tight_ll, 0.5);
-  EXPECT_NEAR(reference, tight_ll, 0.05);
+  if (!kSanitizerBuild) {
+    enf::LikelihoodOptions tight_o = ref;
+    tight_o.solver.rtol = tight_o.solver.atol = 1e-7;
+    const double tight_ll = model()->log_likelihood(mol, tight_o).log_likelihood;
+    EXPECT_NEAR(whole.log_likelihood, tight_ll, 0.5);
+    EXPECT_NEAR(reference, tight_ll, 0.05);
+  }
   // A split needs the exact trace, one dequantization sample and a way to take the same steps.
   enf::LikelihoodOptions bad = o;
   bad.split.parts = 2;
   bad.state_step_control = false;
-  EXPECT_THROW(model()->log_likelihood(ethanol(), bad), enf::InvalidInput);
+  EXPECT_THROW(model()->log_likelihood(mol, bad), enf::InvalidInput);
   bad.state_step_control = true;
   bad.trace = enf::flow::Trace::Hutchinson;
-  EXPECT_THROW(model()->log_likelihood(ethanol(), bad), enf::InvalidInput);
+  EXPECT_THROW(model()->log_likelihood(mol, bad), enf::InvalidInput);
 }
 
 // The package's split: parts run side by side and pool their diagonal entries at every evaluation
@@ -361,10 +364,11 @@ TEST(Qm9Model, ExactTraceInPartsSumsToTheWholeAndThreadsChangeNothing) {
 // the unsplit solve's result to the last bit.
 TEST(Qm9Model, ExactTraceInPartsCombinedAtEachEvaluationIsTheWholeToTheLastBit) {
   REQUIRE_MODEL();
+  const auto mol = kSanitizerBuild ? methane() : ethanol();
   enf::LikelihoodOptions o;
   o.trace = enf::flow::Trace::Exact;
   o.seed = 5;
-  const auto whole = model()->log_likelihood(ethanol(), o);
+  const auto whole = model()->log_likelihood(mol, o);
   for (int parts : {2, 3}) {
     std::mutex mu;
     std::condition_variable cv;
@@ -394,7 +398,7 @@ TEST(Qm9Model, ExactTraceInPartsCombinedAtEachEvaluationIsTheWholeToTheLastBit) 
           }
           return sums[k];
         };
-        results[k] = model()->log_likelihood(ethanol(), p);
+        results[k] = model()->log_likelihood(mol, p);
       });
     for (auto& t : threads) t.join();
     for (int k = 0; k < parts; ++k) {
