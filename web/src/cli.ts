@@ -61,7 +61,8 @@ const COMMANDS: Record<string, { options: string[]; flags: string[]; usage: stri
     usage:
       'enf score FILE|- [--trace exact|hutchinson] [--probes K] [--samples S] [--seed S] [--rtol R] [--atol A]\n' +
       '  log-likelihood in nats, a JSON line per molecule: FILE is XYZ, SDF or MOL (told apart by content; every\n' +
-      '  record of an SDF is scored), - reads standard input. The JSON uses the native enf\'s snake_case names.',
+      '  record of an SDF is scored, over the pool), - reads standard input. One molecule\'s exact trace is split\n' +
+      '  over all workers (the same result, sooner). The JSON uses the native enf\'s snake_case names.',
   },
   verify: {
     options: [...COMMON, 'rtol', 'atol'],
@@ -283,7 +284,9 @@ async function cmdScore(a: Args, model: EnfModel, out: Output): Promise<number> 
     if (failed) process.stderr.write(`enf: ${failed} of ${items.length} molecules could not be scored (see their "error" lines)\n`);
     return failed ? 1 : 0;
   }
-  out.write(scoreJson(await model.score(text, options)));
+  // One molecule, exact trace, one dequantization sample: split over every worker (the same figure, sooner).
+  const split = trace === 'exact' && options.samples === 1 ? { split: 'pool' as const } : {};
+  out.write(scoreJson(await model.score(text, { ...options, ...split })));
   return 0;
 }
 
