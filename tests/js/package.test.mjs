@@ -42,20 +42,23 @@ test('npm pack --dry-run publishes only what the package needs', () => {
   if (files.includes('dist/qm9.safetensors')) assert.ok(files.includes('dist/WEIGHTS_LICENSE'), 'bundled weights without WEIGHTS_LICENSE');
 });
 
-test('the package without weights is at most 360 KB gzipped', (t) => {
+test('the package without weights is at most 372 KB gzipped', (t) => {
   // What npm publishes is one gzipped tarball; measure that tarball without the weights (and
   // their license), KB read as 1,000 bytes. The budget was 300 KB (296 KB used) until the
   // self-contained browser worker for Rollup and esbuild (+12 KB: it repeats the glue and the worker
   // code the other files carry) and the SDF reader (+5 KB of wasm): 322 KB with them. The paper's
   // Table 1 baselines (#15) added 27 KB of wasm (GNF's network 7 KB, Köhler et al.'s kernel and
   // simple dynamics 12 KB, methods, options and bindings the rest; Eigen's QR in the trainer, 14 KB,
-  // was replaced by a loop) and `enf table1`: 356 KB.
+  // was replaced by a loop) and `enf table1`: 356 KB. #18 added 13 KB: the exact trace split over
+  // workers (its binding and core code, the pool's gangs, the shared-memory barrier, also in the
+  // self-contained browser worker), the report's records, checkpoints, shards and merge, and their
+  // documentation: 369 KB.
   const files = packList().files.map((f) => f.path).filter((f) => f !== 'dist/qm9.safetensors' && f !== 'dist/WEIGHTS_LICENSE');
   const tar = execFileSync('tar', ['-c', '--owner=0', '--group=0', '--numeric-owner', '-C', web, ...files], { maxBuffer: 64 << 20 });
   const gz = gzipSync(tar, { level: 9 }).length;
   const wasm = gzipSync(readFileSync(join(web, 'dist', 'enf_wasm.wasm')), { level: 9 }).length;
   t.diagnostic(`package tarball without weights: ${gz} bytes gzipped (enf_wasm.wasm alone: ${wasm})`);
-  assert.ok(gz <= 360_000, `${gz} bytes gzipped`);
+  assert.ok(gz <= 372_000, `${gz} bytes gzipped`);
 });
 
 test('the package has no unvetted runtime dependencies and the lock file pins the tree', () => {
