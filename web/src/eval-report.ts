@@ -145,6 +145,15 @@ export function reportBody(r: EvalReport): string {
       num(r.paper.nll, 1),
       '—',
     ],
+    ...(r.nllExact
+      ? [[
+          'NLL (nats), exact trace',
+          `${num(r.nllExact.mean)} ± ${num(r.nllExact.stderr)} (s.e., ${escapeHtml(r.nllExact.source)})` +
+            (r.nllExact.difference ? `; estimator − exact on these ${num(r.nllExact.difference.mean)} ± ${num(r.nllExact.difference.stderr)}` : ''),
+          '—',
+          '—',
+        ]]
+      : []),
     ['Validity (stable molecules, RDKit)', c.valid ? formatProportion(c.valid) : 'n/a', pct(r.paper.validity, 0), '—'],
     ['Uniqueness (stable molecules)', c.unique ? `${pct(c.unique.fraction)} (${c.unique.count}/${c.unique.of})` : 'n/a', pct(r.paper.uniqueness), '—'],
     ['Connected (stable molecules)', c.connected ? formatProportion(c.connected) : 'n/a', '—', '—'],
@@ -175,7 +184,11 @@ export function reportBody(r: EvalReport): string {
     );
   }
   out.push(
-    `<p class="meta">Time: sampling ${num(r.timing.sampleSeconds, 1)} s, SMILES ${num(r.timing.smilesSeconds, 1)} s, NLL ${num(r.timing.nllSeconds, 1)} s.</p>`,
+    `<p class="meta">Time: sampling ${num(r.timing.sampleSeconds, 1)} s, SMILES ${num(r.timing.smilesSeconds, 1)} s, NLL ${num(r.timing.nllSeconds, 1)} s` +
+      (r.timing.exactSeconds ? `, exact NLL ${num(r.timing.exactSeconds, 1)} s` : '') +
+      (r.timing.sessions && r.timing.sessions > 1 ? `; ${num(r.timing.totalSeconds, 1)} s over ${r.timing.sessions} sessions or shards` : '') +
+      (r.shard ? `. This report is shard ${r.shard.index} of ${r.shard.count}.` : '.') +
+      `</p>`,
   );
   out.push('</section>');
   return out.join('\n');
