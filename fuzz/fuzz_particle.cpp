@@ -21,7 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
       const Eigen::MatrixXd s = model.sample(2, 3, cheap);
       FUZZ_CHECK(s.rows() == 2 && s.cols() == model.n_particles() * model.dim());
-      const auto l = model.log_likelihood(s.row(0).transpose(), cheap, {enf::flow::Trace::Hutchinson, 2, false, 1, {}});
+      enf::flow::TraceOptions trace;
+      trace.mode = enf::flow::Trace::Hutchinson;
+      trace.probes = 2;
+      trace.seed = 1;
+      const auto l = model.log_likelihood(s.row(0).transpose(), cheap, trace);
       FUZZ_CHECK(l.nfe > 0);
     } catch (const enf::SolverError&) {
     } catch (const enf::InvalidInput&) {
