@@ -103,13 +103,16 @@ export interface RecordsFile {
   header: RecordsHeader;
   records: EvalRecord[];
   sessionSeconds: number[];
+  /** Bytes of whole lines: less than the file's size when an interruption tore the last line. */
+  wholeBytes: number;
 }
 
 /** Reads DIR/records.jsonl; null when absent. A last line cut short by an interruption is dropped. */
 export function readRecords(dir: string): RecordsFile | null {
   const path = join(dir, RECORDS_FILE);
   if (!existsSync(path)) return null;
-  const lines = readFileSync(path, 'utf8').split('\n');
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
   let header: RecordsHeader | null = null;
   const records: EvalRecord[] = [];
   const sessions = new Map<string, number>();
@@ -129,7 +132,8 @@ export function readRecords(dir: string): RecordsFile | null {
     else if (v.kind === 'sample' || v.kind === 'nll' || v.kind === 'exact') records.push(v as unknown as EvalRecord);
   }
   if (!header) return null;
-  return { header, records, sessionSeconds: [...sessions.values()] };
+  const wholeBytes = Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1));
+  return { header, records, sessionSeconds: [...sessions.values()], wholeBytes };
 }
 
 export interface CheckpointedOptions extends NodeEvaluateOptions {
@@ -151,11 +155,8 @@ export async function evaluateCheckpointed(model: EnfModel, options: Checkpointe
     throw new InvalidInputError(
       `${path} belongs to shard ${previous.header.shard ? `${previous.header.shard.index}/${previous.header.shard.count}` : '(none)'}: use another output directory`,
     );
-  if (previous) {
-    // An interrupted write leaves a torn last line: cut it, so that new records start on a line of their own.
-    const text = readFileSync(path, 'utf8');
-    if (!text.endsWith('\n')) truncateSync(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
-  }
+  // An interrupted write leaves a torn last line: cut it, so that new records start on a line of their own.
+  if (previous) truncateSync(path, previous.wholeBytes);
   const session = new Date().toISOString();
   const t0 = performance.now();
   const stamp = () => appendFileSync(path, JSON.stringify({ kind: 'time', session, seconds: (performance.now() - t0) / 1000 }) + '\n');
