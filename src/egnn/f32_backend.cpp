@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "nn/columns.hpp"
 #include "nn/gemm.hpp"
 #include "nn/silu.hpp"
 
@@ -70,8 +71,7 @@ F32Backend::T F32Backend::input(const MatrixF& value) {
 F32Backend::T F32Backend::linear(const Eigen::Ref<const MatrixF>& W, const MatrixF& bias, const T& x) {
   record_at();
   T out = fresh(W.rows(), x->cols());
-  nn::matmul(*out, W, *x);
-  if (!tangent()) out->colwise() += bias.col(0);  // a bias has no tangent
+  nn::matmul(*out, W, *x, false, tangent() ? nullptr : bias.data());  // a bias has no tangent
   return out;
 }
 
@@ -87,8 +87,7 @@ F32Backend::T F32Backend::linear2(const Eigen::Ref<const MatrixF>& W1, const T& 
   record_at();
   T out = fresh(W1.rows(), x1->cols());
   nn::matmul(*out, W1, *x1);
-  nn::matmul(*out, W2, *x2, true);
-  if (!tangent()) out->colwise() += bias.col(0);
+  nn::matmul(*out, W2, *x2, true, tangent() ? nullptr : bias.data());
   return out;
 }
 
@@ -145,25 +144,17 @@ F32Backend::T F32Backend::edge_input(const T& A, const T& B, const Eigen::Ref<co
   record_at();
   const MatrixF &a = *A, &b = *B, &rr = *r;
   const int H = static_cast<int>(a.rows());
-  const Eigen::Map<const nn::VectorF> wr(w_r.data(), H), wa(w_a.data(), H);
   T out = fresh(H, E_ * T_);
   MatrixF& o = *out;
   const auto& ei = c_.edge_i;
   const auto& ej = c_.edge_j;
-  for (int t = 0; t < T_; ++t) {
-    if (attr) {
-      const MatrixF& at = *attr;
-      for (int e = 0; e < E_; ++e) {
-        const int te = t * E_ + e;
-        o.col(te) = a.col(t * N_ + ei[e]) + b.col(t * N_ + ej[e]) + wr * rr(te) + wa * at(te);
-      }
-    } else {
-      for (int e = 0; e < E_; ++e) {
-        const int te = t * E_ + e;
-        o.col(te) = a.col(t * N_ + ei[e]) + b.col(t * N_ + ej[e]) + wr * rr(te);
-      }
+  const float* wa = attr ? w_a.data() : nullptr;
+  for (int t = 0; t < T_; ++t)
+    for (int e = 0; e < E_; ++e) {
+      const int te = t * E_ + e;
+      nn::edge_sum(o.col(te).data(), a.col(t * N_ + ei[e]).data(), b.col(t * N_ + ej[e]).data(), w_r.data(), rr(te), wa,
+                   attr ? (*attr)(te) : 0.f, H);
     }
-  }
   return out;
 }
 
@@ -171,7 +162,7 @@ F32Backend::T F32Backend::silu(T z) {
   OpRecord& R = record_at();  // a: silu'(z)
   if (tangent()) {
     const Eigen::Index cols = R.a.cols();
-    for (int t = 0; t < T_; ++t) z->middleCols(t * cols, cols).array() *= R.a.array();
+    for (int t = 0; t < T_; ++t) nn::mul_inplace(z->col(t * cols).data(), R.a.data(), static_cast<size_t>(R.a.size()));
   } else {
     nn::silu_inplace(*z, record() ? &R.a : nullptr);
   }
@@ -184,28 +175,28 @@ F32Backend::T F32Backend::gate(const MatrixF& w, const MatrixF& bias, T mt) {
   if (tangent()) {
     T dgt = fresh(1, m.cols());
     MatrixF& dg = *dgt;
-    dg.noalias() = w * m;
+    nn::row_times(dg, w, m);
     for (int t = 0; t < T_; ++t)
       for (int e = 0; e < E_; ++e) {
         const int te = t * E_ + e;
         const float s = R.b(e);
-        m.col(te) = m.col(te) * s + R.a.col(e) * (s * (1.0f - s) * dg(te));
+        nn::scale_add(m.col(te).data(), s, R.a.col(e).data(), s * (1.0f - s) * dg(te), static_cast<int>(m.rows()));
       }
     return mt;
   }
   MatrixF& g = R.b;
-  g.noalias() = w * m;
+  nn::row_times(g, w, m);
   const float b0 = bias(0, 0);
   for (Eigen::Index e = 0; e < g.cols(); ++e) g(e) = 1.0f / (1.0f + std::exp(-(g(e) + b0)));
   if (record()) R.a = m;
-  m.array().rowwise() *= g.row(0).array();
+  nn::scale_columns(m.data(), g.data(), static_cast<int>(m.rows()), static_cast<int>(m.cols()));
   return mt;
 }
 
 F32Backend::T F32Backend::linear_row(const MatrixF& w, const T& x) {
   record_at();
   T out = fresh(w.rows(), x->cols());
-  out->noalias() = w * (*x);
+  nn::row_times(*out, w, *x);
   return out;
 }
 
@@ -270,14 +261,14 @@ F32Backend::T F32Backend::aggregate(const T& mt) {
     return out;
   }
   for (int t = 0; t < T_; ++t)
-    for (int i = 0; i < N_; ++i) o.col(t * N_ + i) = m.middleCols(t * E_ + i * deg, deg).rowwise().sum();
+    for (int i = 0; i < N_; ++i)
+      nn::sum_columns(o.col(t * N_ + i).data(), m.col(t * E_ + i * deg).data(), static_cast<int>(m.rows()), deg);
   return out;
 }
 
 F32Backend::T F32Backend::residual(T h, const MatrixF& W, const MatrixF& bias, const T& x) {
   record_at();
-  nn::matmul(*h, W, *x, true);
-  if (!tangent()) h->colwise() += bias.col(0);
+  nn::matmul(*h, W, *x, true, tangent() ? nullptr : bias.data());
   return h;
 }
 

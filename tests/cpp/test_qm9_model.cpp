@@ -338,15 +338,18 @@ TEST(Qm9Model, ExactTraceInPartsSumsToTheWholeAndThreadsChangeNothing) {
   const double reference = model()->log_likelihood(mol, ref).log_likelihood;
   ref.split.threads = 2;
   EXPECT_EQ(model()->log_likelihood(mol, ref).log_likelihood, reference);
-  // Step control on the state alone moves the figure by solver error only, but more of it than the
-  // reference's control: measured on this molecule at 1e-4, 0.16 nats from a tight solve against
-  // 0.025 (so the package's split combines the parts at each evaluation instead).
+  // Both step controls leave solver error only. At 1e-4 on this molecule: state alone 0.16 nats
+  // from a tight solve, the reference's control 0.025. That 0.025 is itself sensitive to float
+  // rounding: the same solve with only the kernels' summation order changed came out 0.18 from
+  // tight, so the bounds below are solver-error bounds, not a ranking of the two controls. (The
+  // package's split combines the parts at each evaluation because that is the unsplit result to
+  // the last bit.)
   if (!kSanitizerBuild) {
     enf::LikelihoodOptions tight_o = ref;
     tight_o.solver.rtol = tight_o.solver.atol = 1e-7;
     const double tight_ll = model()->log_likelihood(mol, tight_o).log_likelihood;
     EXPECT_NEAR(whole.log_likelihood, tight_ll, 0.5);
-    EXPECT_NEAR(reference, tight_ll, 0.05);
+    EXPECT_NEAR(reference, tight_ll, 0.5);
   }
   // A split needs the exact trace, one dequantization sample and a way to take the same steps.
   enf::LikelihoodOptions bad = o;
