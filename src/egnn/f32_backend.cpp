@@ -186,8 +186,7 @@ F32Backend::T F32Backend::gate(const MatrixF& w, const MatrixF& bias, T mt) {
   }
   MatrixF& g = R.b;
   nn::row_times(g, w, m);
-  const float b0 = bias(0, 0);
-  for (Eigen::Index e = 0; e < g.cols(); ++e) g(e) = 1.0f / (1.0f + std::exp(-(g(e) + b0)));
+  nn::sigmoid_inplace(g, bias(0, 0));
   if (record()) R.a = m;
   nn::scale_columns(m.data(), g.data(), static_cast<int>(m.rows()), static_cast<int>(m.cols()));
   return mt;

@@ -67,4 +67,16 @@ void silu_inplace(MatrixF& z, MatrixF* grad) {
 #endif
 }
 
+void sigmoid_inplace(MatrixF& z, float bias) {
+  float* v = z.data();
+  const Eigen::Index n = z.size();
+  Eigen::Index i = 0;
+#ifdef __wasm_simd128__
+  const v128_t one = splat(1.0f), b = splat(bias);
+  for (; i + 4 <= n; i += 4)
+    wasm_v128_store(v + i, wasm_f32x4_div(one, wasm_f32x4_add(one, exp_neg_f32x4(wasm_f32x4_add(wasm_v128_load(v + i), b)))));
+#endif
+  for (; i < n; ++i) v[i] = 1.0f / (1.0f + std::exp(-(v[i] + bias)));
+}
+
 }  // namespace enf::nn

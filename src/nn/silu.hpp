@@ -12,4 +12,7 @@ namespace enf::nn {
 // z <- z sigmoid(z); grad (if not null) <- silu'(z) = s (1 + z (1 - s)), s = sigmoid(z).
 void silu_inplace(MatrixF& z, MatrixF* grad);
 
+// z <- sigmoid(z + bias) (the attention gate), with the same exp in wasm.
+void sigmoid_inplace(MatrixF& z, float bias);
+
 }  // namespace enf::nn
