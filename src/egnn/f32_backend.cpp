@@ -161,8 +161,9 @@ F32Backend::T F32Backend::edge_input(const T& A, const T& B, const Eigen::Ref<co
 F32Backend::T F32Backend::silu(T z) {
   OpRecord& R = record_at();  // a: silu'(z)
   if (tangent()) {
-    const Eigen::Index cols = R.a.cols();
-    for (int t = 0; t < T_; ++t) nn::mul_inplace(z->col(t * cols).data(), R.a.data(), static_cast<size_t>(R.a.size()));
+    // By pointer, not z->col(t * cols): with one atom there are no edge columns to name.
+    const size_t n = static_cast<size_t>(R.a.size());
+    for (int t = 0; t < T_; ++t) nn::mul_inplace(z->data() + t * n, R.a.data(), n);
   } else {
     nn::silu_inplace(*z, record() ? &R.a : nullptr);
   }
