@@ -38,6 +38,8 @@ inline v128_t exp_neg_f32x4(v128_t x) {
   return wasm_f32x4_mul(y, scale);
 }
 
+inline v128_t sigmoid_f32x4(v128_t x) { return wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), exp_neg_f32x4(x))); }
+
 }  // namespace
 #endif
 
@@ -51,7 +53,7 @@ void silu_inplace(MatrixF& z, MatrixF* grad) {
   const v128_t one = splat(1.0f);
   for (; i + 4 <= n; i += 4) {
     const v128_t x = wasm_v128_load(v + i);
-    const v128_t s = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_neg_f32x4(x)));
+    const v128_t s = sigmoid_f32x4(x);
     if (g) wasm_v128_store(g + i, wasm_f32x4_mul(s, wasm_f32x4_add(one, wasm_f32x4_mul(x, wasm_f32x4_sub(one, s)))));
     wasm_v128_store(v + i, wasm_f32x4_mul(x, s));
   }
@@ -72,9 +74,8 @@ void sigmoid_inplace(MatrixF& z, float bias) {
   const Eigen::Index n = z.size();
   Eigen::Index i = 0;
 #ifdef __wasm_simd128__
-  const v128_t one = splat(1.0f), b = splat(bias);
-  for (; i + 4 <= n; i += 4)
-    wasm_v128_store(v + i, wasm_f32x4_div(one, wasm_f32x4_add(one, exp_neg_f32x4(wasm_f32x4_add(wasm_v128_load(v + i), b)))));
+  const v128_t b = splat(bias);
+  for (; i + 4 <= n; i += 4) wasm_v128_store(v + i, sigmoid_f32x4(wasm_f32x4_add(wasm_v128_load(v + i), b)));
 #endif
   for (; i < n; ++i) v[i] = 1.0f / (1.0f + std::exp(-(v[i] + bias)));
 }
