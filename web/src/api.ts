@@ -3,7 +3,7 @@
 import { hillFormula } from './chem-tables.js';
 import { AbortError, DisposedError, EnfError, InvalidInputError, WeightsError, errorFromRecord } from './errors.js';
 import { checkKeys, coreOptions, countAndSeed, didYouMean, integer, MAX_SEED } from './options.js';
-import { WorkerPool, type JobOptions, type WorkerFactory } from './pool.js';
+import { inPool, WorkerPool, type JobOptions, type WorkerFactory } from './pool.js';
 import type { FrameMessage } from './protocol.js';
 import type {
   Bond,
@@ -159,25 +159,13 @@ export class EnfModel {
     const o = options ?? ({} as SampleOptions);
     const { count, seed } = countAndSeed(o);
     const core = coreOptions('sample', o, ['count', 'signal']);
-    if (o.signal?.aborted) throw new AbortError();
-    // One job per molecule under one inner signal (the pool keeps one listener per signal and
-    // settles a whole aborted batch in one pass); the caller's signal or a failure aborts it.
-    const inner = new AbortController();
-    const forward = () => inner.abort(o.signal?.reason);
-    o.signal?.addEventListener('abort', forward, { once: true });
-    try {
-      const jobs = new Array<Promise<unknown>>(count);
-      for (let k = 0; k < count; ++k) jobs[k] = pool.run({ op: 'sample', options: core, seed: seed + k }, { signal: inner.signal });
-      try {
-        return (await Promise.all(jobs)) as Molecule[];
-      } catch (e) {
-        // The rest are cancelled; Promise.all handles their rejections as they come.
-        inner.abort();
-        throw e;
-      }
-    } finally {
-      o.signal?.removeEventListener('abort', forward);
-    }
+    // One job per molecule, at most two per worker in flight (so a batch of 10^6 neither
+    // allocates 10^6 jobs nor blocks the thread to start or abort); the signal or a failure stops it.
+    const out = new Array<Molecule>(count);
+    await inPool(count, 2 * pool.workers, o.signal, async (k, signal) => {
+      out[k] = (await pool.run({ op: 'sample', options: core, seed: seed + k }, { signal })) as Molecule;
+    });
+    return out;
   }
 
   /**
@@ -290,9 +278,6 @@ export class EnfModel {
     } else {
       throw new InvalidInputError('scoreMany takes an array of molecules (or XYZ / MOL texts) or the text of an SDF file');
     }
-    const inner = new AbortController();
-    const forward = () => inner.abort(o.signal?.reason);
-    o.signal?.addEventListener('abort', forward, { once: true });
     let done = 0;
     const tick = () => {
       done += 1;
@@ -302,31 +287,25 @@ export class EnfModel {
         // a progress callback must not break the batch
       }
     };
-    try {
-      const jobs = entries.map(async (e, index): Promise<ScoreManyItem> => {
-        if (!e.payload) {
-          tick();
-          return { index, title: e.title, score: null, error: e.error };
-        }
-        try {
-          const score = (await pool.run({ op: 'score', ...e.payload, options: core } as never, { signal: inner.signal })) as ScoreResult;
-          tick();
-          return { index, title: e.title, score, error: null };
-        } catch (err) {
-          if (inner.signal.aborted || err instanceof AbortError) throw err;
-          tick();
-          return { index, title: e.title, score: null, error: err instanceof Error ? err : new EnfError(String(err)) };
-        }
-      });
-      try {
-        return await Promise.all(jobs);
-      } catch (e) {
-        inner.abort();
-        throw e;
+    const out = new Array<ScoreManyItem>(entries.length);
+    // At most two molecules per worker in flight, as in sample().
+    await inPool(entries.length, 2 * pool.workers, o.signal, async (index, signal) => {
+      const e = entries[index]!;
+      if (!e.payload) {
+        out[index] = { index, title: e.title, score: null, error: e.error };
+        tick();
+        return;
       }
-    } finally {
-      o.signal?.removeEventListener('abort', forward);
-    }
+      try {
+        const score = (await pool.run({ op: 'score', ...e.payload, options: core } as never, { signal })) as ScoreResult;
+        out[index] = { index, title: e.title, score, error: null };
+      } catch (err) {
+        if (signal.aborted || err instanceof AbortError || err instanceof DisposedError) throw err;
+        out[index] = { index, title: e.title, score: null, error: err instanceof Error ? err : new EnfError(String(err)) };
+      }
+      tick();
+    });
+    return out;
   }
 
   /** log p(x, h, M) of a molecule (or XYZ / SDF / MOL text) in nats, with its terms. */

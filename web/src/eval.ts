@@ -4,8 +4,9 @@
 // interatomic distances, atom counts and atom types with the test data by the Jensen-Shannon
 // divergence (the paper's section 5.2). Platform-free: the CLI (eval-node.ts) and the demo share it.
 import type { EnfModel } from './api.js';
-import { AbortError, InvalidInputError } from './errors.js';
+import { InvalidInputError } from './errors.js';
 import { checkKeys } from './options.js';
+import { inPool } from './pool.js';
 import { smilesOf, type RDKitLike } from './eval-chem.js';
 import {
   addToHistogram,
@@ -311,40 +312,6 @@ export function referenceStats(
   };
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; on failure the rest are cancelled. */
-async function inPool<T>(
-  items: readonly T[],
-  limit: number,
-  signal: AbortSignal | undefined,
-  fn: (item: T, signal: AbortSignal) => Promise<void>,
-): Promise<void> {
-  const n = items.length;
-  if (signal?.aborted) throw new AbortError();
-  if (n === 0) return;
-  const inner = new AbortController();
-  const forward = () => inner.abort(signal?.reason);
-  signal?.addEventListener('abort', forward, { once: true });
-  let next = 0;
-  let failure: unknown = null;
-  const lane = async () => {
-    while (next < n && !failure) {
-      const item = items[next++]!;
-      try {
-        await fn(item, inner.signal);
-      } catch (e) {
-        if (!failure) failure = e;
-        inner.abort();
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, n)) }, lane));
-  } finally {
-    signal?.removeEventListener('abort', forward);
-  }
-  if (failure) throw failure;
-}
-
 function integerOption(name: string, v: unknown, lo: number, hi: number, def: number): number {
   if (v === undefined || v === null) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
@@ -476,7 +443,8 @@ export async function evaluate(model: EnfModel, options: EvaluateOptions = {}): 
   const sampleResumed = sampleDone;
   let smilesMs = 0;
   progress('sample', sampleDone, sampleTotal, sampleResumed);
-  await inPool(sampleTodo, limit, o.signal, async (k, signal) => {
+  await inPool(sampleTodo.length, limit, o.signal, async (i, signal) => {
+    const k = sampleTodo[i]!;
     const m = (await model.sample({ count: 1, seed: seed + k, rtol, atol, signal }))[0] as Molecule;
     const r: SampleRecord = {
       kind: 'sample',
@@ -511,7 +479,8 @@ export async function evaluate(model: EnfModel, options: EvaluateOptions = {}): 
     let count = total - todo.length;
     const resumed = count;
     progress(kind, count, total, resumed);
-    await inPool(todo, kind === 'exact' ? 1 : limit, o.signal, async (k, signal) => {
+    await inPool(todo.length, kind === 'exact' ? 1 : limit, o.signal, async (i, signal) => {
+      const k = todo[i]!;
       const index = picked[k]!;
       const m = tests[index]!;
       const exact = kind === 'exact' || trace === 'exact';
