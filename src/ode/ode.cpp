@@ -113,96 +113,181 @@ Stats integrate_fixed(const Function& f, double t0, double t1, Vector& y, const 
 // Embedded-pair step control as torchdiffeq's: error norm per group (RMS of err / (atol + rtol
 // max(|y|, |y_new|))), safety 0.9, growth <= 10, shrink >= 0.2, never shrink after success,
 // exponent -1/order; Hairer's initial step.
+//
+// Written as a machine that asks for one evaluation at a time (at(), y_at()) and is handed its
+// result (supply()), so that one solve runs alone (integrate) or many run side by side with their
+// evaluations batched (integrate_batch), each with its own steps: every solve asks for the same
+// sequence of evaluations (two to choose the first step, then the same number per step, accepted
+// or not), so the solves of a batch stay in lockstep until each ends.
+class AdaptiveSolve {
+ public:
+  AdaptiveSolve(double t0, double t1, Vector y, const Options& o, const std::vector<double>& ts = {},
+                const OutputCallback& cb = {})
+      : o_(o), tab_(o.method.tableau()), t0_(t0), t1_(t1), dir_(t1 >= t0 ? 1.0 : -1.0), ts_(ts), cb_(cb), y_(std::move(y)) {
+    if (!(o.rtol > 0) || !(o.atol > 0) || o.rtol > 1 || o.atol > 1) throw InvalidInput("rtol and atol must be in (0, 1]");
+    if (o.max_steps < 1 || o.max_steps > kMaxSteps)
+      throw InvalidInput("max_steps must be in [1, " + std::to_string(kMaxSteps) + "]");
+    t_ = t0;
+    if (t1 == t0) {
+      emit(ts_, next_, t1_, dir_, true, y_, cb_, [&](double, Vector& out) { out = y_; });
+      phase_ = Phase::Done;
+      return;
+    }
+    phase_ = Phase::First;
+    at_ = t0;
+    y_at_ = y_;
+  }
+
+  bool done() const { return phase_ == Phase::Done; }
+  // The evaluation this solve needs next: f(at(), y_at()).
+  double at() const { return at_; }
+  const Vector& y_at() const { return y_at_; }
+  const Vector& y() const { return y_; }
+  const Stats& stats() const { return stats_; }
+
+  // Takes f(at(), y_at()) and moves on to the next evaluation (or ends).
+  void supply(const Vector& dy) {
+    ++stats_.nfe;
+    if (!dy.allFinite()) throw SolverError("the ODE right-hand side became non-finite at t = " + std::to_string(at_));
+    const double order = tab_.order;
+    switch (phase_) {
+      case Phase::First: {
+        k1_ = dy;
+        sc_ = o_.atol + o_.rtol * y_.array().abs();
+        const double d0 = error_norm(y_.array() / sc_, o_.norm_split, o_.first_group_only);
+        d1_ = error_norm(k1_.array() / sc_, o_.norm_split, o_.first_group_only);
+        h0_ = (d0 < 1e-5 || d1_ < 1e-5) ? 1e-6 : 0.01 * d0 / d1_;
+        h0_ = std::min(h0_, std::abs(t1_ - t0_));
+        phase_ = Phase::Second;
+        at_ = t0_ + dir_ * h0_;
+        y_at_ = y_ + dir_ * h0_ * k1_;
+        return;
+      }
+      case Phase::Second: {
+        const double d2 = error_norm((dy - k1_).array() / sc_, o_.norm_split, o_.first_group_only) / h0_;
+        const double h1 = (d1_ <= 1e-15 && d2 <= 1e-15) ? std::max(1e-6, h0_ * 1e-3)
+                                                       : std::pow(0.01 / std::max(d1_, d2), 1.0 / order);
+        h_ = std::min(100 * h0_, h1);
+        begin_step();
+        return;
+      }
+      case Phase::Stage: {
+        ks_.push_back(dy);
+        if (stage_ + 1 < tab_.stages()) {
+          next_stage();
+          return;
+        }
+        // The derivative at the step's end: the next step's first stage (FSAL), and in the error
+        // estimate of FSAL pairs.
+        y_new_ = combine(y_, hs_, tab_.b, ks_);
+        phase_ = Phase::End;
+        at_ = t_new_;
+        y_at_ = y_new_;
+        return;
+      }
+      case Phase::End: {
+        const Vector& k_last = dy;
+        ks_.push_back(k_last);
+        const Vector err = combine(Vector::Zero(y_.size()), hs_, tab_.error, ks_);
+        const double ratio = error_norm(err.array() / (o_.atol + o_.rtol * y_.array().abs().max(y_new_.array().abs())),
+                                        o_.norm_split, o_.first_group_only);
+        if (!std::isfinite(ratio)) throw SolverError("the ODE error estimate became non-finite at t = " + std::to_string(t_));
+        const bool accept = ratio <= 1.0;
+        const double factor =
+            ratio == 0 ? 10.0 : std::min(10.0, std::max(0.9 * std::pow(ratio, -1.0 / order), accept ? 1.0 : 0.2));
+        if (accept) {
+          const Vector y_old = y_;
+          const double t = t_, hs = hs_;
+          emit(ts_, next_, t_new_, dir_, last_, y_new_, cb_, [&](double tq, Vector& out) {
+            if (tab_.dense.empty()) return hermite(tq, t, hs, y_old, ks_.front(), y_new_, k_last, out);
+            // Hairer's continuous extension of the step.
+            const double th = (tq - t) / hs, th1 = 1 - th;
+            const Vector ydiff = y_new_ - y_old;
+            const Vector bspl = hs * ks_.front() - ydiff;
+            const Vector r5 = combine(Vector::Zero(y_.size()), hs, tab_.dense, ks_);
+            out = y_old + th * (ydiff + th1 * (bspl + th * ((ydiff - hs * k_last - bspl) + th1 * r5)));
+          });
+          y_ = y_new_;
+          t_ = t_new_;
+          k1_ = k_last;
+          ++stats_.steps;
+          if (o_.on_step) o_.on_step(t_, stats_);
+        } else {
+          ++stats_.rejected;
+        }
+        h_ *= factor;
+        begin_step();
+        return;
+      }
+      case Phase::Done:
+        throw SolverError("internal: an evaluation was supplied to a finished solve");
+    }
+  }
+
+ private:
+  enum class Phase { First, Second, Stage, End, Done };
+
+  // The top of a step: stop at t1, or check the limits and ask for the step's second stage.
+  void begin_step() {
+    if ((t1_ - t_) * dir_ <= 0) {
+      phase_ = Phase::Done;
+      return;
+    }
+    if (stats_.steps + stats_.rejected >= o_.max_steps)
+      throw SolverError("the ODE solver did not reach t = " + std::to_string(t1_) + " within " +
+                        std::to_string(o_.max_steps) + " steps (stopped at t = " + std::to_string(t_) +
+                        "); loosen rtol/atol or check the input");
+    last_ = false;
+    if (h_ >= std::abs(t1_ - t_)) {
+      h_ = std::abs(t1_ - t_);
+      last_ = true;
+    }
+    if (h_ < 1e-12 * std::max(1.0, std::abs(t_)))
+      throw SolverError("the ODE step size underflowed at t = " + std::to_string(t_) + "; the dynamics are too stiff for rtol/atol");
+    hs_ = dir_ * h_;
+    t_new_ = last_ ? t1_ : t_ + hs_;
+    ks_.clear();
+    ks_.reserve(tab_.stages() + 1);
+    ks_.push_back(k1_);
+    stage_ = 0;
+    phase_ = Phase::Stage;
+    next_stage();
+  }
+
+  void next_stage() {
+    ++stage_;
+    at_ = t_ + tab_.c[stage_] * hs_;
+    y_at_ = combine(y_, hs_, tab_.a[stage_], ks_);
+  }
+
+  const Options& o_;
+  const Tableau& tab_;
+  const double t0_, t1_, dir_;
+  const std::vector<double> ts_;
+  const OutputCallback cb_;
+  size_t next_ = 0;
+  Phase phase_ = Phase::Done;
+  Stats stats_;
+  Vector y_, y_new_, k1_, y_at_;
+  Eigen::ArrayXd sc_;
+  double d1_ = 0, h0_ = 0;
+  double t_ = 0, h_ = 0, hs_ = 0, t_new_ = 0, at_ = 0;
+  bool last_ = false;
+  int stage_ = 0;
+  std::vector<Vector> ks_;
+};
+
 Stats integrate_adaptive(const Function& f, double t0, double t1, Vector& y, const Options& o,
                          const std::vector<double>& ts, const OutputCallback& cb) {
-  Stats stats;
-  Counted F{f, stats};
-  if (!(o.rtol > 0) || !(o.atol > 0) || o.rtol > 1 || o.atol > 1)
-    throw InvalidInput("rtol and atol must be in (0, 1]");
-  if (o.max_steps < 1 || o.max_steps > kMaxSteps)
-    throw InvalidInput("max_steps must be in [1, " + std::to_string(kMaxSteps) + "]");
-  const Tableau& tab = o.method.tableau();
-  const double order = tab.order;
-  const double dir = t1 >= t0 ? 1.0 : -1.0;
-  const double span = std::abs(t1 - t0);
-  size_t next = 0;
-  if (span == 0) {
-    emit(ts, next, t1, dir, true, y, cb, [&](double, Vector& out) { out = y; });
-    return stats;
+  AdaptiveSolve solve(t0, t1, y, o, ts, cb);
+  Vector dy;
+  while (!solve.done()) {
+    dy.resize(solve.y_at().size());
+    f(solve.at(), solve.y_at(), dy);
+    solve.supply(dy);
   }
-  auto eval = [&](double t, const Vector& v) {
-    Vector d;
-    F(t, v, d);
-    return d;
-  };
-  auto scale = [&](const Vector& a, const Vector& b) {
-    return (o.atol + o.rtol * a.array().abs().max(b.array().abs())).eval();
-  };
-
-  Vector k1 = eval(t0, y), k_last, y_new;
-  double h;
-  {
-    Eigen::ArrayXd sc = o.atol + o.rtol * y.array().abs();
-    const double d0 = error_norm(y.array() / sc, o.norm_split, o.first_group_only);
-    const double d1 = error_norm(k1.array() / sc, o.norm_split, o.first_group_only);
-    double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
-    h0 = std::min(h0, span);
-    const Vector k2 = eval(t0 + dir * h0, Vector(y + dir * h0 * k1));
-    const double d2 = error_norm((k2 - k1).array() / sc, o.norm_split, o.first_group_only) / h0;
-    const double h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? std::max(1e-6, h0 * 1e-3)
-                                                  : std::pow(0.01 / std::max(d1, d2), 1.0 / order);
-    h = std::min(100 * h0, h1);
-  }
-
-  std::vector<Vector> ks;
-  double t = t0;
-  while ((t1 - t) * dir > 0) {
-    if (stats.steps + stats.rejected >= o.max_steps)
-      throw SolverError("the ODE solver did not reach t = " + std::to_string(t1) + " within " +
-                        std::to_string(o.max_steps) + " steps (stopped at t = " + std::to_string(t) +
-                        "); loosen rtol/atol or check the input");
-    bool last = false;
-    if (h >= std::abs(t1 - t)) {
-      h = std::abs(t1 - t);
-      last = true;
-    }
-    if (h < 1e-12 * std::max(1.0, std::abs(t)))
-      throw SolverError("the ODE step size underflowed at t = " + std::to_string(t) + "; the dynamics are too stiff for rtol/atol");
-    const double hs = dir * h;
-    y_new = rk_step(tab, eval, t, hs, y, k1, combine, ks);
-    const double t_new = last ? t1 : t + hs;
-    // The derivative at the step's end: the next step's first stage (FSAL), and in the error
-    // estimate of FSAL pairs.
-    F(t_new, y_new, k_last);
-    ks.push_back(k_last);
-    const Vector err = combine(Vector::Zero(y.size()), hs, tab.error, ks);
-    const double ratio = error_norm(err.array() / scale(y, y_new), o.norm_split, o.first_group_only);
-    if (!std::isfinite(ratio)) throw SolverError("the ODE error estimate became non-finite at t = " + std::to_string(t));
-
-    const bool accept = ratio <= 1.0;
-    double factor = ratio == 0 ? 10.0 : std::min(10.0, std::max(0.9 * std::pow(ratio, -1.0 / order), accept ? 1.0 : 0.2));
-    if (accept) {
-      const Vector y_old = y;
-      emit(ts, next, t_new, dir, last, y_new, cb, [&](double tq, Vector& out) {
-        if (tab.dense.empty()) return hermite(tq, t, hs, y_old, ks.front(), y_new, k_last, out);
-        // Hairer's continuous extension of the step.
-        const double th = (tq - t) / hs, th1 = 1 - th;
-        const Vector ydiff = y_new - y_old;
-        const Vector bspl = hs * ks.front() - ydiff;
-        const Vector r5 = combine(Vector::Zero(y.size()), hs, tab.dense, ks);
-        out = y_old + th * (ydiff + th1 * (bspl + th * ((ydiff - hs * k_last - bspl) + th1 * r5)));
-      });
-      y = y_new;
-      t = t_new;
-      k1 = k_last;
-      ++stats.steps;
-      if (o.on_step) o.on_step(t, stats);
-    } else {
-      ++stats.rejected;
-    }
-    h *= factor;
-  }
-  return stats;
+  y = solve.y();
+  return solve.stats();
 }
 
 }  // namespace
@@ -214,6 +299,63 @@ Stats integrate(const Function& f, double t0, double t1, Vector& y, const Option
   check_outputs(t0, t1, ts);
   if (o.method.tableau().adaptive()) return integrate_adaptive(f, t0, t1, y, o, ts, cb);
   return integrate_fixed(f, t0, t1, y, o, ts, cb);
+}
+
+std::vector<Stats> integrate_batch(const BatchFunction& f, double t0, double t1, std::vector<Vector>& ys, const Options& o,
+                                   const std::function<void(int finished)>& on_round) {
+  if (!std::isfinite(t0) || !std::isfinite(t1)) throw InvalidInput("integration bounds must be finite");
+  for (const Vector& y : ys)
+    if (!y.allFinite()) throw InvalidInput("the ODE initial state contains NaN or Inf");
+  std::vector<Stats> stats(ys.size());
+  std::vector<double> t;
+  std::vector<const Vector*> y;
+  std::vector<Vector> dy;
+  if (!o.method.tableau().adaptive()) {
+    // Fixed steps: every solve evaluates at the same times, one after the other here.
+    for (size_t k = 0; k < ys.size(); ++k) {
+      stats[k] = integrate_fixed(
+          [&](double tk, const Vector& yk, Vector& dk) {
+            t.assign(1, tk);
+            y.assign(1, &yk);
+            dy.resize(1);
+            f(t, y, dy);
+            dk = dy[0];
+          },
+          t0, t1, ys[k], o, {}, {});
+      if (on_round) on_round(static_cast<int>(k + 1));
+    }
+    return stats;
+  }
+  std::vector<AdaptiveSolve> solves;
+  solves.reserve(ys.size());
+  for (Vector& v : ys) solves.emplace_back(t0, t1, v, o);
+  std::vector<size_t> running;
+  for (;;) {
+    running.clear();
+    t.clear();
+    y.clear();
+    for (size_t k = 0; k < solves.size(); ++k)
+      if (!solves[k].done()) {
+        running.push_back(k);
+        t.push_back(solves[k].at());
+        y.push_back(&solves[k].y_at());
+      }
+    if (running.empty()) break;
+    dy.resize(running.size());
+    for (size_t r = 0; r < running.size(); ++r) dy[r].resize(y[r]->size());
+    f(t, y, dy);
+    for (size_t r = 0; r < running.size(); ++r) solves[running[r]].supply(dy[r]);
+    if (on_round) {
+      int finished = 0;
+      for (const AdaptiveSolve& s : solves) finished += s.done();
+      on_round(finished);
+    }
+  }
+  for (size_t k = 0; k < solves.size(); ++k) {
+    ys[k] = solves[k].y();
+    stats[k] = solves[k].stats();
+  }
+  return stats;
 }
 
 }  // namespace enf::ode

@@ -52,4 +52,18 @@ using OutputCallback = std::function<void(int index, double t, const Vector& y)>
 Stats integrate(const Function& f, double t0, double t1, Vector& y, const Options& options,
                 const std::vector<double>& output_times = {}, const OutputCallback& on_output = {});
 
+// f for several states at once: dydt[k] = f(t[k], y[k]) for every k (dydt comes sized).
+using BatchFunction =
+    std::function<void(const std::vector<double>& t, const std::vector<const Vector*>& y, std::vector<Vector>& dydt)>;
+
+// Integrates every ys[k] from t0 to t1 in place, each solve with its own steps and step control,
+// exactly as integrate() would given the same derivatives, but with the evaluations of all the
+// solves still running made in one call of f (a batch: wider network products for small systems).
+// Adaptive solves stay in lockstep because each asks for the same sequence of evaluations (two
+// for the first step, then a fixed number per step, accepted or not); the batch shrinks as they
+// finish. on_round runs after every batched evaluation with the number finished and may throw to
+// stop. No output times; options.on_step runs per solve and step, as in integrate().
+std::vector<Stats> integrate_batch(const BatchFunction& f, double t0, double t1, std::vector<Vector>& ys,
+                                   const Options& options, const std::function<void(int finished)>& on_round = {});
+
 }  // namespace enf::ode

@@ -1,7 +1,10 @@
 // ODE solvers on problems with known solutions: accuracy, order, dense output, failure modes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <vector>
 
 #include "errors.hpp"
 #include "ode/ode.hpp"
@@ -199,4 +202,101 @@ TEST(Tableau, UnknownNamesListTheMethods) {
   } catch (const enf::InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("dopri5, bosh3, rk4, midpoint, euler"), std::string::npos) << e.what();
   }
+}
+
+// integrate_batch: every solve keeps its own steps, bit for bit what integrate() does alone.
+namespace {
+
+// A damped oscillator whose stiffness differs per solve (k carried in the state), so the solves
+// need different steps and end at different rounds.
+void damped(double t, const Vector& y, Vector& dy) {
+  dy.resize(3);
+  dy << y(1), -y(2) * y(0) - 0.3 * y(1) + 0.1 * std::sin(t), 0.0;
+}
+
+}  // namespace
+
+TEST(IntegrateBatch, EachSolveEqualsItsSoloSolveBitForBit) {
+  for (const Method m : {Method::dopri5(), Method::bosh3(), Method::rk4()}) {
+    Options o;
+    o.method = m;
+    o.rtol = o.atol = 1e-6;
+    o.fixed_steps = 37;
+    std::vector<Vector> ys;
+    for (double k : {0.5, 4.0, 40.0, 400.0, 1.0}) ys.push_back((Vector(3) << 1.0, -0.5, k).finished());
+    std::vector<Vector> solo = ys;
+    std::vector<enf::ode::Stats> solo_stats;
+    for (Vector& y : solo) solo_stats.push_back(enf::ode::integrate(damped, 0, 2, y, o));
+    int calls = 0;
+    std::vector<int> widths;
+    const auto stats = enf::ode::integrate_batch(
+        [&](const std::vector<double>& t, const std::vector<const Vector*>& y, std::vector<Vector>& dy) {
+          ++calls;
+          widths.push_back(static_cast<int>(y.size()));
+          ASSERT_EQ(t.size(), y.size());
+          ASSERT_EQ(dy.size(), y.size());
+          for (size_t k = 0; k < y.size(); ++k) damped(t[k], *y[k], dy[k]);
+        },
+        0, 2, ys, o);
+    ASSERT_EQ(stats.size(), ys.size());
+    for (size_t k = 0; k < ys.size(); ++k) {
+      EXPECT_EQ(stats[k].nfe, solo_stats[k].nfe) << m.name() << " solve " << k;
+      EXPECT_EQ(stats[k].steps, solo_stats[k].steps) << m.name() << " solve " << k;
+      EXPECT_EQ(stats[k].rejected, solo_stats[k].rejected) << m.name() << " solve " << k;
+      for (int i = 0; i < 3; ++i) EXPECT_EQ(ys[k](i), solo[k](i)) << m.name() << " solve " << k << " component " << i;
+    }
+    if (m.tableau().adaptive()) {
+      // One call per round: as many as the longest solve's evaluations, the batch shrinking as solves end.
+      int most = 0;
+      for (const auto& s : solo_stats) most = std::max(most, s.nfe);
+      EXPECT_EQ(calls, most) << m.name();
+      EXPECT_EQ(widths.front(), 5);
+      EXPECT_LT(widths.back(), 5) << "the stiff solve should need more evaluations than the others";
+    }
+  }
+}
+
+TEST(IntegrateBatch, OnRoundCountsFinishedSolvesAndCanStop) {
+  std::vector<Vector> ys(3, (Vector(3) << 1.0, 0.0, 2.0).finished());
+  ys[2](2) = 200.0;
+  const enf::ode::BatchFunction f = [](const std::vector<double>& t, const std::vector<const Vector*>& y,
+                                       std::vector<Vector>& dy) {
+    for (size_t k = 0; k < y.size(); ++k) damped(t[k], *y[k], dy[k]);
+  };
+  std::vector<int> finished;
+  enf::ode::integrate_batch(f, 0, 1, ys, Options{}, [&](int n) { finished.push_back(n); });
+  ASSERT_FALSE(finished.empty());
+  EXPECT_TRUE(std::is_sorted(finished.begin(), finished.end()));
+  EXPECT_EQ(finished.back(), 3);
+  // Throwing from on_round abandons the solve.
+  std::vector<Vector> again(2, (Vector(3) << 1.0, 0.0, 2.0).finished());
+  int rounds = 0;
+  EXPECT_THROW(enf::ode::integrate_batch(f, 0, 1, again, Options{}, [&](int) {
+                 if (++rounds == 5) throw std::runtime_error("stop");
+               }),
+               std::runtime_error);
+  EXPECT_EQ(rounds, 5);
+}
+
+TEST(IntegrateBatch, BadInputAndAFailingSolveAreReported) {
+  const enf::ode::BatchFunction f = [](const std::vector<double>& t, const std::vector<const Vector*>& y,
+                                       std::vector<Vector>& dy) {
+    for (size_t k = 0; k < y.size(); ++k) damped(t[k], *y[k], dy[k]);
+  };
+  std::vector<Vector> nan(2, (Vector(3) << 1.0, 0.0, 2.0).finished());
+  nan[1](0) = std::nan("");
+  EXPECT_THROW(enf::ode::integrate_batch(f, 0, 1, nan, Options{}), enf::InvalidInput);
+  // One solve whose derivative turns non-finite fails the batch with the solver's error.
+  std::vector<Vector> ys(2, (Vector(3) << 1.0, 0.0, 2.0).finished());
+  const enf::ode::BatchFunction blows = [](const std::vector<double>& t, const std::vector<const Vector*>& y,
+                                           std::vector<Vector>& dy) {
+    for (size_t k = 0; k < y.size(); ++k) {
+      damped(t[k], *y[k], dy[k]);
+      if (k == 1 && t[k] > 0.5) dy[k](0) = INFINITY;
+    }
+  };
+  EXPECT_THROW(enf::ode::integrate_batch(blows, 0, 1, ys, Options{}), enf::SolverError);
+  // Nothing to integrate is no work.
+  std::vector<Vector> none;
+  EXPECT_TRUE(enf::ode::integrate_batch(f, 0, 1, none, Options{}).empty());
 }
