@@ -1,5 +1,6 @@
 #include "egnn/egnn.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -54,16 +55,19 @@ EgnnWeights EgnnWeights::random(const EgnnConfig& c, uint64_t seed) {
 
 Egnn::Egnn(EgnnWeights weights) : w_(std::move(weights)) {}
 
-EgnnOutput Egnn::forward(const MatrixF& x_in, const MatrixF& h_in, ForwardCache* cache) const {
+EgnnOutput Egnn::forward(const MatrixF& x_in, const MatrixF& h_in, ForwardCache* cache, int block) const {
   const int N = static_cast<int>(x_in.cols());
   if (x_in.rows() < 1 || h_in.rows() != w_.config.in_features || h_in.cols() != N)
     throw InvalidInput("EGNN input has the wrong shape");
+  if (block <= 0) block = std::max(N, 1);
+  if (N % block) throw InvalidInput("EGNN batch: " + std::to_string(N) + " atoms are not whole graphs of " + std::to_string(block));
   // Per-thread buffers keep their capacity between calls: no allocation per evaluation once warm.
   thread_local ForwardCache scratch;
   ForwardCache& c = cache ? *cache : scratch;
-  if (c.n_atoms != N || c.edge_i.size() != static_cast<size_t>(N) * (N - 1)) {
+  if (c.n_atoms != N || c.block != block || c.edge_i.size() != static_cast<size_t>(N) * (block - 1)) {
     c.n_atoms = N;
-    make_edges(N, c.edge_i, c.edge_j);
+    c.block = block;
+    make_edges(N, block, c.edge_i, c.edge_j);
   }
   c.dim = static_cast<int>(x_in.rows());
   F32Backend b(cache ? F32Backend::Mode::Record : F32Backend::Mode::Forward, c);

@@ -52,7 +52,8 @@ class Egnn {
   const EgnnWeights& weights() const { return w_; }
 
   // x: (D, N) positions in any dimension D, h_in: (in_features, N). When cache is non-null it receives what jvp needs.
-  EgnnOutput forward(const MatrixF& x, const MatrixF& h_in, ForwardCache* cache = nullptr) const;
+  // block > 0: N / block graphs of `block` atoms each side by side (a batch; no edges between them).
+  EgnnOutput forward(const MatrixF& x, const MatrixF& h_in, ForwardCache* cache = nullptr, int block = 0) const;
 
   // Tangents for T directions at the point cached by forward: dx (D, N*T) and dh_in
   // (in_features, N*T), column t*N + i. Returns output tangents with the same layout.

@@ -8,17 +8,22 @@
 
 namespace enf::egnn {
 
-void make_edges(int n, std::vector<int>& edge_i, std::vector<int>& edge_j) {
+void make_edges(int n, std::vector<int>& edge_i, std::vector<int>& edge_j) { make_edges(n, n, edge_i, edge_j); }
+
+void make_edges(int n, int block, std::vector<int>& edge_i, std::vector<int>& edge_j) {
   edge_i.clear();
   edge_j.clear();
-  edge_i.reserve(static_cast<size_t>(n) * (n - 1));
-  edge_j.reserve(static_cast<size_t>(n) * (n - 1));
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j)
+  if (block < 1) return;
+  edge_i.reserve(static_cast<size_t>(n) * (block - 1));
+  edge_j.reserve(static_cast<size_t>(n) * (block - 1));
+  for (int i = 0; i < n; ++i) {
+    const int first = i - i % block;
+    for (int j = first; j < first + block && j < n; ++j)
       if (i != j) {
         edge_i.push_back(i);
         edge_j.push_back(j);
       }
+  }
 }
 
 int BufferPool::acquire(Eigen::Index rows, Eigen::Index cols) {
@@ -51,7 +56,8 @@ F32Backend::F32Backend(Mode mode, ForwardCache& cache, BufferPool* tangent_pool,
       pool_(mode == Mode::Tangent ? *tangent_pool : cache.pool),
       T_(mode == Mode::Tangent ? tangents : 1),
       N_(cache.n_atoms),
-      E_(static_cast<int>(cache.edge_i.size())) {}
+      E_(static_cast<int>(cache.edge_i.size())),
+      deg_((cache.block > 0 ? cache.block : cache.n_atoms) - 1) {}
 
 OpRecord& F32Backend::record_at() {
   const size_t k = k_++;
@@ -217,12 +223,13 @@ F32Backend::T F32Backend::tanh_scale(T ct, double scale_d) {
   return ct;
 }
 
-// The edges are grouped by their first atom (make_edges): atom i's are the N - 1 columns from
-// i (N - 1), so the sums over j below are contiguous block reductions rather than scatters.
+// The edges are grouped by their first atom (make_edges): atom i's are the deg = (atoms per graph
+// - 1) columns from i deg, so the sums over j below are contiguous block reductions rather than
+// scatters.
 F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
   MatrixF& x = *xt;
   const MatrixF &dir = *dirt, &s = *st;
-  const int deg = N_ - 1;
+  const int deg = deg_;
   OpRecord& R = record_at();  // a: dir (D, E), b: the head (1, E)
   // One atom has no edges: nothing moves it. (Blocks of zero columns of an empty matrix would do
   // pointer arithmetic on its null data, undefined behaviour that UBSan reports.)
@@ -253,7 +260,7 @@ F32Backend::T F32Backend::coord_update(T xt, const T& dirt, const T& st) {
 F32Backend::T F32Backend::aggregate(const T& mt) {
   record_at();
   const MatrixF& m = *mt;
-  const int deg = N_ - 1;
+  const int deg = deg_;
   T out = fresh(m.rows(), N_ * T_);
   MatrixF& o = *out;
   if (deg == 0) {  // one atom: an empty sum (see coord_update)

@@ -4,7 +4,8 @@
 // in Tangent mode then runs the same formula again on T tangent directions at once (column
 // t*N + i for nodes, t*E + e for edges), each operation reading its own record by position.
 // Tensors live in per-operation buffers that keep their capacity between calls, so a warm
-// evaluation allocates nothing. One fully connected graph without self edges, grouped by atom.
+// evaluation allocates nothing. One fully connected graph without self edges, grouped by atom, or
+// a batch of equal-sized such graphs side by side (edges only within each).
 #pragma once
 #include <Eigen/Dense>
 #include <deque>
@@ -20,6 +21,9 @@ using nn::MatrixF;
 
 // Fully connected edge list without self edges, grouped by the first atom.
 void make_edges(int n_atoms, std::vector<int>& edge_i, std::vector<int>& edge_j);
+// The same within each block of `block` consecutive atoms (a batch of n_atoms / block graphs):
+// still grouped by the first atom, so atom i's block - 1 edges are columns i (block - 1) onwards.
+void make_edges(int n_atoms, int block, std::vector<int>& edge_i, std::vector<int>& edge_j);
 
 // Matrices handed out to the formula's tensors and returned when the last handle goes: the
 // buffers cycle through a layer's few live tensors (cache-resident) instead of one buffer per
@@ -48,6 +52,7 @@ struct OpRecord {
 // What a forward pass leaves for the tangent passes at its point.
 struct ForwardCache {
   int n_atoms = 0, dim = 0;
+  int block = 0;                    // atoms per graph (a batch of graphs); 0: one graph of n_atoms
   std::vector<int> edge_i, edge_j;  // edge e = (i, j), i != j, grouped by i
   std::vector<OpRecord> ops;        // by operation position in the formula
   BufferPool pool;                  // the forward pass's tensors
@@ -121,6 +126,7 @@ class F32Backend {
   int T_;         // tangents per pass
   size_t k_ = 0;  // operation counter
   int N_, E_;
+  int deg_;  // edges per atom: its graph's atoms - 1
 };
 
 }  // namespace enf::egnn

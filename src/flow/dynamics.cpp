@@ -85,4 +85,37 @@ Eigen::MatrixXd EgnnDynamics::tangent(const Linearization& lin, const Eigen::Mat
 
 void EgnnDynamics::velocity(double t, const StateVector& s, StateVector& ds) const { forward(t, s, ds, nullptr); }
 
+void EgnnDynamics::velocity_batch(const std::vector<double>& t, const std::vector<const StateVector*>& s,
+                                  std::vector<StateVector>& ds) const {
+  const int S = stride();
+  const int B = static_cast<int>(s.size());
+  ds.resize(B);
+  if (B == 0) return;
+  const Eigen::Index size = s[0]->size();
+  if (size == 0 || size % S) throw InvalidInput("ODE state size is not a multiple of " + std::to_string(S));
+  for (const StateVector* v : s)
+    if (v->size() != size) throw InvalidInput("a batch of states must all be the same size");
+  const int N = static_cast<int>(size / S);
+  // The same arrangement as forward(), one block of N columns per state, each with its own time.
+  MatrixF x(dim_, N * B), h(net_.config().in_features, N * B);
+  for (int b = 0; b < B; ++b)
+    for (int i = 0; i < N; ++i) {
+      const StateVector& v = *s[b];
+      for (int d = 0; d < dim_; ++d) x(d, b * N + i) = static_cast<float>(v(i * S + d));
+      for (int f = 0; f < features_; ++f) h(f, b * N + i) = static_cast<float>(v(i * S + dim_ + f));
+      if (condition_time_) h(features_, b * N + i) = static_cast<float>(t[b]);
+    }
+  egnn::EgnnOutput out = net_.forward(x, h, nullptr, N);
+  for (int b = 0; b < B; ++b) {
+    Eigen::MatrixXd v = (out.x.middleCols(b * N, N) - x.middleCols(b * N, N)).cast<double>();
+    Eigen::VectorXd mean = v.rowwise().mean();
+    StateVector& d_out = ds[b];
+    d_out.resize(size);
+    for (int i = 0; i < N; ++i) {
+      for (int d = 0; d < dim_; ++d) d_out(i * S + d) = v(d, i) - mean(d);
+      for (int f = 0; f < features_; ++f) d_out(i * S + dim_ + f) = out.h(f, b * N + i);
+    }
+  }
+}
+
 }  // namespace enf::flow

@@ -22,6 +22,9 @@ class EgnnDynamics final : public VelocityField {
   const egnn::Egnn& network() const { return net_; }
 
   void velocity(double t, const StateVector& s, StateVector& ds) const override;
+  // The states as one batch of graphs through one network evaluation.
+  void velocity_batch(const std::vector<double>& t, const std::vector<const StateVector*>& s,
+                      std::vector<StateVector>& ds) const override;
   std::unique_ptr<Linearization> new_linearization() const override;
   bool accepts(const Linearization& lin) const override;
   void linearize(double t, const StateVector& s, StateVector& ds, Linearization& lin) const override;

@@ -13,6 +13,12 @@
 
 namespace enf::flow {
 
+void VelocityField::velocity_batch(const std::vector<double>& t, const std::vector<const StateVector*>& s,
+                                   std::vector<StateVector>& ds) const {
+  ds.resize(s.size());
+  for (size_t k = 0; k < s.size(); ++k) velocity(t[k], *s[k], ds[k]);
+}
+
 Linearization& VelocityField::scratch() const {
   // One per thread, replaced only when a field of another kind comes along: its buffers keep
   // their capacity between evaluations.

@@ -36,6 +36,11 @@ class VelocityField {
 
   // phi(t, s) for a state of N * stride() numbers.
   virtual void velocity(double t, const StateVector& s, StateVector& ds) const = 0;
+  // ds[k] = phi(t[k], *s[k]) for several states of the same size: one network evaluation over
+  // all of them where the field can batch (ode::integrate_batch's right-hand side); by default
+  // one velocity() after another.
+  virtual void velocity_batch(const std::vector<double>& t, const std::vector<const StateVector*>& s,
+                              std::vector<StateVector>& ds) const;
   // A fresh linearization this field can fill (buffers that keep their capacity between uses).
   virtual std::unique_ptr<Linearization> new_linearization() const = 0;
   // Whether `lin` came from new_linearization() of a field like this one.
