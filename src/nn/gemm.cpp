@@ -107,8 +107,10 @@ void row_times(MatrixF& dst, const MatrixF& w, const MatrixF& X) {
       const float* xj = x + static_cast<size_t>(j) * K;
       v128_t a = wasm_f32x4_splat(0.f);
       for (int k = 0; k < K; k += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(wv + k), wasm_v128_load(xj + k)));
-      out[j] = wasm_f32x4_extract_lane(a, 0) + wasm_f32x4_extract_lane(a, 1) + wasm_f32x4_extract_lane(a, 2) +
-               wasm_f32x4_extract_lane(a, 3);
+      // Lanes summed in sum_lanes4's order, so a column's result does not depend on its position
+      // (a batch of graphs shifts the columns; each graph must get what it gets alone).
+      out[j] = (wasm_f32x4_extract_lane(a, 0) + wasm_f32x4_extract_lane(a, 2)) +
+               (wasm_f32x4_extract_lane(a, 1) + wasm_f32x4_extract_lane(a, 3));
     }
     return;
   }
