@@ -17,24 +17,33 @@ EgnnDynamics::EgnnDynamics(egnn::Egnn net, int dim, int features, bool condition
                        std::to_string(features));
 }
 
-void EgnnDynamics::forward(double t, const StateVector& s, StateVector& ds, egnn::ForwardCache* cache) const {
+void EgnnDynamics::forward(const double* t, const StateVector* const* s, StateVector* ds, int B,
+                           egnn::ForwardCache* cache) const {
   const int S = stride();
-  if (s.size() == 0 || s.size() % S) throw InvalidInput("ODE state size is not a multiple of " + std::to_string(S));
-  const int N = static_cast<int>(s.size() / S);
-  MatrixF x(dim_, N), h(net_.config().in_features, N);
-  for (int i = 0; i < N; ++i) {
-    for (int d = 0; d < dim_; ++d) x(d, i) = static_cast<float>(s(i * S + d));
-    for (int f = 0; f < features_; ++f) h(f, i) = static_cast<float>(s(i * S + dim_ + f));
-    if (condition_time_) h(features_, i) = static_cast<float>(t);
-  }
-  egnn::EgnnOutput out = net_.forward(x, h, cache);
-  // Position velocity: displacement of the EGNN's coordinates, made mean-free.
-  Eigen::MatrixXd v = (out.x - x).cast<double>();
-  Eigen::VectorXd mean = v.rowwise().mean();
-  ds.resize(s.size());
-  for (int i = 0; i < N; ++i) {
-    for (int d = 0; d < dim_; ++d) ds(i * S + d) = v(d, i) - mean(d);
-    for (int f = 0; f < features_; ++f) ds(i * S + dim_ + f) = out.h(f, i);
+  const Eigen::Index size = s[0]->size();
+  if (size == 0 || size % S) throw InvalidInput("ODE state size is not a multiple of " + std::to_string(S));
+  for (int b = 1; b < B; ++b)
+    if (s[b]->size() != size) throw InvalidInput("a batch of states must all be the same size");
+  const int N = static_cast<int>(size / S);
+  // One block of N columns per state, each with its own time.
+  MatrixF x(dim_, N * B), h(net_.config().in_features, N * B);
+  for (int b = 0; b < B; ++b)
+    for (int i = 0; i < N; ++i) {
+      for (int d = 0; d < dim_; ++d) x(d, b * N + i) = static_cast<float>((*s[b])(i * S + d));
+      for (int f = 0; f < features_; ++f) h(f, b * N + i) = static_cast<float>((*s[b])(i * S + dim_ + f));
+      if (condition_time_) h(features_, b * N + i) = static_cast<float>(t[b]);
+    }
+  egnn::EgnnOutput out = net_.forward(x, h, cache, N);
+  for (int b = 0; b < B; ++b) {
+    // Position velocity: displacement of the EGNN's coordinates, made mean-free (per state).
+    Eigen::MatrixXd v = (out.x.middleCols(b * N, N) - x.middleCols(b * N, N)).cast<double>();
+    Eigen::VectorXd mean = v.rowwise().mean();
+    StateVector& d_out = ds[b];
+    d_out.resize(size);
+    for (int i = 0; i < N; ++i) {
+      for (int d = 0; d < dim_; ++d) d_out(i * S + d) = v(d, i) - mean(d);
+      for (int f = 0; f < features_; ++f) d_out(i * S + dim_ + f) = out.h(f, b * N + i);
+    }
   }
 }
 
@@ -51,7 +60,8 @@ std::unique_ptr<Linearization> EgnnDynamics::new_linearization() const { return 
 bool EgnnDynamics::accepts(const Linearization& lin) const { return dynamic_cast<const EgnnLinearization*>(&lin); }
 
 void EgnnDynamics::linearize(double t, const StateVector& s, StateVector& ds, Linearization& lin) const {
-  forward(t, s, ds, &dynamic_cast<EgnnLinearization&>(lin).cache);
+  const StateVector* one = &s;
+  forward(&t, &one, &ds, 1, &dynamic_cast<EgnnLinearization&>(lin).cache);
 }
 
 int EgnnDynamics::tangent_width(int n) const {
@@ -83,39 +93,17 @@ Eigen::MatrixXd EgnnDynamics::tangent(const Linearization& lin, const Eigen::Mat
   return JV;
 }
 
-void EgnnDynamics::velocity(double t, const StateVector& s, StateVector& ds) const { forward(t, s, ds, nullptr); }
+void EgnnDynamics::velocity(double t, const StateVector& s, StateVector& ds) const {
+  const StateVector* one = &s;
+  forward(&t, &one, &ds, 1, nullptr);
+}
 
 void EgnnDynamics::velocity_batch(const std::vector<double>& t, const std::vector<const StateVector*>& s,
                                   std::vector<StateVector>& ds) const {
-  const int S = stride();
-  const int B = static_cast<int>(s.size());
-  ds.resize(B);
-  if (B == 0) return;
-  const Eigen::Index size = s[0]->size();
-  if (size == 0 || size % S) throw InvalidInput("ODE state size is not a multiple of " + std::to_string(S));
-  for (const StateVector* v : s)
-    if (v->size() != size) throw InvalidInput("a batch of states must all be the same size");
-  const int N = static_cast<int>(size / S);
-  // The same arrangement as forward(), one block of N columns per state, each with its own time.
-  MatrixF x(dim_, N * B), h(net_.config().in_features, N * B);
-  for (int b = 0; b < B; ++b)
-    for (int i = 0; i < N; ++i) {
-      const StateVector& v = *s[b];
-      for (int d = 0; d < dim_; ++d) x(d, b * N + i) = static_cast<float>(v(i * S + d));
-      for (int f = 0; f < features_; ++f) h(f, b * N + i) = static_cast<float>(v(i * S + dim_ + f));
-      if (condition_time_) h(features_, b * N + i) = static_cast<float>(t[b]);
-    }
-  egnn::EgnnOutput out = net_.forward(x, h, nullptr, N);
-  for (int b = 0; b < B; ++b) {
-    Eigen::MatrixXd v = (out.x.middleCols(b * N, N) - x.middleCols(b * N, N)).cast<double>();
-    Eigen::VectorXd mean = v.rowwise().mean();
-    StateVector& d_out = ds[b];
-    d_out.resize(size);
-    for (int i = 0; i < N; ++i) {
-      for (int d = 0; d < dim_; ++d) d_out(i * S + d) = v(d, i) - mean(d);
-      for (int f = 0; f < features_; ++f) d_out(i * S + dim_ + f) = out.h(f, b * N + i);
-    }
-  }
+  ds.resize(s.size());
+  if (s.empty()) return;
+  if (t.size() != s.size()) throw InvalidInput("a batch needs one time per state");
+  forward(t.data(), s.data(), ds.data(), static_cast<int>(s.size()), nullptr);
 }
 
 }  // namespace enf::flow

@@ -34,7 +34,9 @@ class EgnnDynamics final : public VelocityField {
   int tangent_width(int n) const override;
 
  private:
-  void forward(double t, const StateVector& s, StateVector& ds, egnn::ForwardCache* cache) const;
+  // ds[b] = phi(t[b], *s[b]) for B states of one size in one network pass (a batch of graphs);
+  // cache (B = 1 only) receives what tangent() needs.
+  void forward(const double* t, const StateVector* const* s, StateVector* ds, int B, egnn::ForwardCache* cache) const;
 
   egnn::Egnn net_;
   int dim_, features_;
