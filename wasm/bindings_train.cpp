@@ -191,13 +191,13 @@ class WasmParticleModel {
   val sample(val options, val on_progress) const {
     return guarded([&] {
       enf::api::ParticleSampleCall c = enf::api::particle_sample_call(to_json(options), m_->n_particles(), m_->dim());
-      int done = 0;
+      std::function<void(double)> progress;
       if (present(on_progress))
-        c.solver.on_step = [&](double t, const enf::ode::Stats&) {
-          if (!on_progress((done + (1 - t)) / c.count).as<bool>()) throw Cancelled();
+        progress = [&](double fraction) {
+          if (!on_progress(fraction).as<bool>()) throw Cancelled();
         };
-      Eigen::MatrixXd x(c.count, m_->n_particles() * m_->dim());
-      for (; done < c.count; ++done) x.row(done) = m_->sample(1, c.seed + static_cast<uint64_t>(done), c.solver, c.latent).row(0);
+      // Batched: one network evaluation carries several samples, each with its own steps.
+      const Eigen::MatrixXd x = m_->sample_each(c.count, c.seed, c.solver, c.latent, c.batch, progress);
       val out = val::object();
       out.set("positions", matrix_out(x));
       return out;

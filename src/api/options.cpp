@@ -251,6 +251,7 @@ ParticleSampleCall particle_sample_call(const json::Value& o, int particles, int
   c.seed = r.seed("seed");
   if (static_cast<double>(c.seed) + c.count - 1 > 9007199254740992.0)
     throw InvalidInput("sample: seed + count - 1 must not exceed 2^53");
+  c.batch = r.integer("batch", 1, 4096, 0);
   c.solver = solver_options(r);
   c.latent = latent_options(r, dim, particles);
   c.latent.validate(particles, dim);

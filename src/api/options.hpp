@@ -70,6 +70,7 @@ VerifyOptions verify_call(const json::Value& o);
 struct ParticleSampleCall {
   int count = 1;
   uint64_t seed = 0;
+  int batch = 0;  // samples per network evaluation (0: ParticleModel::default_batch())
   ode::Options solver;
   flow::LatentTransform latent;
 };

@@ -1,5 +1,6 @@
 #include "models/particle_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "errors.hpp"
@@ -137,6 +138,18 @@ double ParticleModel::mean_nll(const Eigen::MatrixXd& samples, const ode::Option
   return sum / static_cast<double>(samples.rows());
 }
 
+flow::StateVector ParticleModel::draw_latent(Rng& rng, const flow::LatentTransform& latent) const {
+  flow::StateVector z(n_ * dim_);
+  for (int i = 0; i < z.size(); ++i) z(i) = rng.normal();
+  for (int k = 0; k < dim_; ++k) {
+    double mean = 0;
+    for (int i = 0; i < n_; ++i) mean += z(i * dim_ + k) / n_;
+    for (int i = 0; i < n_; ++i) z(i * dim_ + k) -= mean;
+  }
+  if (!latent.empty()) z = latent.apply(z, n_, dim_, dim_);
+  return z;
+}
+
 Eigen::MatrixXd ParticleModel::sample(int count, uint64_t seed, const ode::Options& solver,
                                       const flow::LatentTransform& latent) const {
   if (count < 1 || count > 1000000) throw InvalidInput("count must be between 1 and 1000000");
@@ -144,16 +157,40 @@ Eigen::MatrixXd ParticleModel::sample(int count, uint64_t seed, const ode::Optio
   Rng rng(seed);
   Eigen::MatrixXd out(count, n_ * dim_);
   for (int c = 0; c < count; ++c) {
-    flow::StateVector z(n_ * dim_);
-    for (int i = 0; i < z.size(); ++i) z(i) = rng.normal();
-    for (int k = 0; k < dim_; ++k) {
-      double mean = 0;
-      for (int i = 0; i < n_; ++i) mean += z(i * dim_ + k) / n_;
-      for (int i = 0; i < n_; ++i) z(i * dim_ + k) -= mean;
-    }
-    if (!latent.empty()) z = latent.apply(z, n_, dim_, dim_);
+    flow::StateVector z = draw_latent(rng, latent);
     flow::integrate_reverse(*dynamics_, z, solver);
     out.row(c) = z.transpose();
+  }
+  return out;
+}
+
+int ParticleModel::default_batch() const {
+  const int edges = std::max(1, n_ * (n_ - 1));
+  return std::clamp(512 / edges, 1, 64);
+}
+
+Eigen::MatrixXd ParticleModel::sample_each(int count, uint64_t seed, const ode::Options& solver,
+                                           const flow::LatentTransform& latent, int batch,
+                                           const std::function<void(double)>& on_progress) const {
+  if (count < 1 || count > 1000000) throw InvalidInput("count must be between 1 and 1000000");
+  if (batch == 0) batch = default_batch();
+  if (batch < 1 || batch > 4096) throw InvalidInput("batch must be between 1 and 4096");
+  latent.validate(n_, dim_);
+  Eigen::MatrixXd out(count, n_ * dim_);
+  const ode::BatchFunction f = [&](const std::vector<double>& t, const std::vector<const flow::StateVector*>& y,
+                                   std::vector<flow::StateVector>& dy) { dynamics_->velocity_batch(t, y, dy); };
+  std::vector<flow::StateVector> zs;
+  for (int first = 0; first < count; first += batch) {
+    const int b = std::min(batch, count - first);
+    zs.clear();
+    for (int k = 0; k < b; ++k) {
+      Rng rng(seed + static_cast<uint64_t>(first + k));
+      zs.push_back(draw_latent(rng, latent));
+    }
+    std::function<void(int)> on_round;
+    if (on_progress) on_round = [&](int finished) { on_progress((first + finished) / static_cast<double>(count)); };
+    ode::integrate_batch(f, 1.0, 0.0, zs, solver, on_round);
+    for (int k = 0; k < b; ++k) out.row(first + k) = zs[k].transpose();
   }
   return out;
 }
