@@ -1,5 +1,6 @@
 #include "nn/silu.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #ifdef __wasm_simd128__
@@ -40,14 +41,13 @@ inline v128_t exp_neg_f32x4(v128_t x) {
 
 inline v128_t sigmoid_f32x4(v128_t x) { return wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), exp_neg_f32x4(x))); }
 
-// The last n % 4 elements through the same vector code (zero-padded), so an element's result does
-// not depend on where it sits: a batch of graphs moves elements in and out of the tail.
-template <class F>
-inline void tail_f32x4(float* v, Eigen::Index n, F&& f) {
-  alignas(16) float buf[4] = {0, 0, 0, 0};
-  for (Eigen::Index k = 0; k < n; ++k) buf[k] = v[k];
-  wasm_v128_store(buf, f(wasm_v128_load(buf)));
-  for (Eigen::Index k = 0; k < n; ++k) v[k] = buf[k];
+// x -> x sigmoid(x) on four floats in place, and silu'(x) into g when given.
+inline void silu_f32x4(float* v, float* g) {
+  const v128_t one = splat(1.0f);
+  const v128_t x = wasm_v128_load(v);
+  const v128_t s = sigmoid_f32x4(x);
+  if (g) wasm_v128_store(g, wasm_f32x4_mul(s, wasm_f32x4_add(one, wasm_f32x4_mul(x, wasm_f32x4_sub(one, s)))));
+  wasm_v128_store(v, wasm_f32x4_mul(x, s));
 }
 
 }  // namespace
@@ -60,22 +60,15 @@ void silu_inplace(MatrixF& z, MatrixF* grad) {
   float* g = grad ? grad->data() : nullptr;
   const Eigen::Index n = z.size();
   Eigen::Index i = 0;
-  const v128_t one = splat(1.0f);
-  for (; i + 4 <= n; i += 4) {
-    const v128_t x = wasm_v128_load(v + i);
-    const v128_t s = sigmoid_f32x4(x);
-    if (g) wasm_v128_store(g + i, wasm_f32x4_mul(s, wasm_f32x4_add(one, wasm_f32x4_mul(x, wasm_f32x4_sub(one, s)))));
-    wasm_v128_store(v + i, wasm_f32x4_mul(x, s));
-  }
+  for (; i + 4 <= n; i += 4) silu_f32x4(v + i, g ? g + i : nullptr);
   if (i < n) {
-    if (g) {
-      for (Eigen::Index k = i; k < n; ++k) g[k] = v[k];
-      tail_f32x4(g + i, n - i, [&](v128_t x) {
-        const v128_t s = sigmoid_f32x4(x);
-        return wasm_f32x4_mul(s, wasm_f32x4_add(one, wasm_f32x4_mul(x, wasm_f32x4_sub(one, s))));
-      });
-    }
-    tail_f32x4(v + i, n - i, [](v128_t x) { return wasm_f32x4_mul(x, sigmoid_f32x4(x)); });
+    // The last n % 4 through the same vector code, zero-padded, so an element's result does not
+    // depend on where it sits: a batch of graphs moves elements in and out of the tail.
+    alignas(16) float vb[4] = {0, 0, 0, 0}, gb[4];
+    std::copy(v + i, v + n, vb);
+    silu_f32x4(vb, g ? gb : nullptr);
+    std::copy(vb, vb + (n - i), v + i);
+    if (g) std::copy(gb, gb + (n - i), g + i);
   }
 #else
   const auto s = (1.0f + (-z.array()).exp()).inverse().eval();
@@ -91,7 +84,12 @@ void sigmoid_inplace(MatrixF& z, float bias) {
 #ifdef __wasm_simd128__
   const v128_t b = splat(bias);
   for (; i + 4 <= n; i += 4) wasm_v128_store(v + i, sigmoid_f32x4(wasm_f32x4_add(wasm_v128_load(v + i), b)));
-  if (i < n) tail_f32x4(v + i, n - i, [&](v128_t x) { return sigmoid_f32x4(wasm_f32x4_add(x, b)); });
+  if (i < n) {  // the tail zero-padded through the same code, as in silu_inplace
+    alignas(16) float vb[4] = {0, 0, 0, 0};
+    std::copy(v + i, v + n, vb);
+    wasm_v128_store(vb, sigmoid_f32x4(wasm_f32x4_add(wasm_v128_load(vb), b)));
+    std::copy(vb, vb + (n - i), v + i);
+  }
   return;
 #endif
   for (; i < n; ++i) v[i] = 1.0f / (1.0f + std::exp(-(v[i] + bias)));

@@ -218,22 +218,32 @@ TEST(Equivariance, Qm9SampleRejectsAPermutationOfTheWrongSize) {
   EXPECT_THROW(qm9()->sample(o), enf::InvalidInput);
 }
 
-// The particle flows: the shipped DW4 (2-D) and LJ13 (3-D) models.
+// The particle flows: the shipped DW4 (2-D) and LJ13 (3-D) models (null when absent).
+std::unique_ptr<enf::ParticleModel> shipped_particle_model(const std::string& system) {
+  const std::string path = std::string(ENF_SOURCE_DIR) + "/weights/" + system + ".safetensors";
+  if (!std::filesystem::exists(path)) return nullptr;
+  return std::make_unique<enf::ParticleModel>(enf::ParticleModel::load(enf::SafeTensors::load_file(path)));
+}
+
+// Each row of b is the same row of a under t.
+void expect_rows_transformed(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, int dim, const Transform& t,
+                             const std::string& system) {
+  for (Eigen::Index r = 0; r < a.rows(); ++r) {
+    const Eigen::VectorXd ra = a.row(r).transpose(), rb = b.row(r).transpose();
+    const std::vector<double> va(ra.data(), ra.data() + ra.size()), vb(rb.data(), rb.data() + rb.size());
+    EXPECT_LT(transformed_error(va, vb, dim, t), kTol) << system << " sample " << r << " " << t.name;
+  }
+}
+
 TEST(Equivariance, ParticleFlowSamplesOfTransformedLatentsAreTransformed) {
   for (const std::string system : {"dw4", "lj13"}) {
-    const std::string path = std::string(ENF_SOURCE_DIR) + "/weights/" + system + ".safetensors";
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
-    const enf::ParticleModel m = enf::ParticleModel::load(enf::SafeTensors::load_file(path));
+    const auto model = shipped_particle_model(system);
+    if (!model) GTEST_SKIP() << system << ".safetensors not present in weights/";
+    const enf::ParticleModel& m = *model;
     const int count = kSanitizerBuild ? 1 : 3;
     const Eigen::MatrixXd a = m.sample(count, 11, converged());
-    for (const Transform& t : transforms(m.n_particles(), m.dim(), 60)) {
-      const Eigen::MatrixXd b = m.sample(count, 11, converged(), latent(t));
-      for (int r = 0; r < count; ++r) {
-        const Eigen::VectorXd ra = a.row(r).transpose(), rb = b.row(r).transpose();
-        const std::vector<double> va(ra.data(), ra.data() + ra.size()), vb(rb.data(), rb.data() + rb.size());
-        EXPECT_LT(transformed_error(va, vb, m.dim(), t), kTol) << system << " sample " << r << " " << t.name;
-      }
-    }
+    for (const Transform& t : transforms(m.n_particles(), m.dim(), 60))
+      expect_rows_transformed(a, m.sample(count, 11, converged(), latent(t)), m.dim(), t, system);
     enf::flow::LatentTransform wrong;
     wrong.permutation = {0, 1};
     EXPECT_THROW(m.sample(1, 0, converged(), wrong), enf::InvalidInput);
@@ -245,9 +255,9 @@ TEST(Equivariance, ParticleFlowSamplesOfTransformedLatentsAreTransformed) {
 // (the last one short) changes nothing.
 TEST(Equivariance, ParticleFlowBatchedSamplesEqualSoloAndAreEquivariant) {
   for (const std::string system : {"dw4", "lj13"}) {
-    const std::string path = std::string(ENF_SOURCE_DIR) + "/weights/" + system + ".safetensors";
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
-    const enf::ParticleModel m = enf::ParticleModel::load(enf::SafeTensors::load_file(path));
+    const auto model = shipped_particle_model(system);
+    if (!model) GTEST_SKIP() << system << ".safetensors not present in weights/";
+    const enf::ParticleModel& m = *model;
     const int count = kSanitizerBuild ? 3 : 7;
     // Natively a batched evaluation may differ from a lone one in the last bit (Eigen's kernels
     // treat a matrix's last columns and elements apart), which can move a step: compare converged
@@ -260,14 +270,8 @@ TEST(Equivariance, ParticleFlowBatchedSamplesEqualSoloAndAreEquivariant) {
       EXPECT_LT((b - solo).cwiseAbs().maxCoeff(), kTol) << system << ", batch " << batch;
     }
     const Eigen::MatrixXd a = m.sample_each(count, 11, converged(), {}, 4);
-    for (const Transform& t : transforms(m.n_particles(), m.dim(), 70)) {
-      const Eigen::MatrixXd b = m.sample_each(count, 11, converged(), latent(t), 4);
-      for (int r = 0; r < count; ++r) {
-        const Eigen::VectorXd ra = a.row(r).transpose(), rb = b.row(r).transpose();
-        const std::vector<double> va(ra.data(), ra.data() + ra.size()), vb(rb.data(), rb.data() + rb.size());
-        EXPECT_LT(transformed_error(va, vb, m.dim(), t), kTol) << system << " sample " << r << " " << t.name;
-      }
-    }
+    for (const Transform& t : transforms(m.n_particles(), m.dim(), 70))
+      expect_rows_transformed(a, m.sample_each(count, 11, converged(), latent(t), 4), m.dim(), t, system);
     // Progress rises to 1; throwing from it stops the batch.
     std::vector<double> fractions;
     m.sample_each(count, 5, o, {}, 2, [&](double f) { fractions.push_back(f); });
