@@ -2,11 +2,15 @@
 // usage: enf_bench WEIGHTS.safetensors QM9_TEST.safetensors [--quick] [--no-exact] [--exact-threads N]
 // --exact-threads N adds a second line: the exact score on 1 thread and on N threads (the same
 // result, the Jacobian's columns spread over the threads) and the speed-up.
+// enf_bench WEIGHTS.safetensors --state FILE [--reps N] times one dynamics evaluation at a given
+// point instead (FILE: t, then the M x 9 state, whitespace-separated) and prints its median and
+// minimum and the value, for bench/runtimes.mjs to compare against the other runtimes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -46,9 +50,43 @@ enf::chem::Molecule first_test_molecule(const std::string& path, int atoms) {
   throw enf::InvalidInput("no test molecule with " + std::to_string(atoms) + " atoms");
 }
 
+// The --state mode (see the top of the file).
+int time_state(const char* weights, const char* path, int reps) {
+  std::ifstream in(path);
+  double t;
+  std::vector<double> s;
+  if (!(in >> t)) throw enf::InvalidInput(std::string("cannot read t from ") + path);
+  for (double v; in >> v;) s.push_back(v);
+  if (s.empty() || s.size() % 9) throw enf::InvalidInput("the state must hold M x 9 numbers");
+  const auto model = enf::Qm9Model::load_file(weights);
+  const enf::flow::StateVector state = Eigen::Map<const enf::flow::StateVector>(s.data(), static_cast<Eigen::Index>(s.size()));
+  enf::flow::StateVector v;
+  for (int k = 0; k < 20; ++k) v = model.velocity(t, state);  // warm the buffers
+  std::vector<double> ms;
+  for (int k = 0; k < reps; ++k) {
+    const double t0 = now_ms();
+    v = model.velocity(t, state);
+    ms.push_back(now_ms() - t0);
+  }
+  std::printf("{\"runtime\":\"native\",\"atoms\":%d,\"median_ms\":%.5f,\"min_ms\":%.5f,\"value\":[",
+              static_cast<int>(s.size() / 9), median(ms), *std::min_element(ms.begin(), ms.end()));
+  for (Eigen::Index i = 0; i < v.size(); ++i) std::printf("%s%.9g", i ? "," : "", v[i]);
+  std::printf("]}\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 4 && std::strcmp(argv[2], "--state") == 0) {
+    try {
+      const int reps = argc >= 6 && std::strcmp(argv[4], "--reps") == 0 ? std::atoi(argv[5]) : 1000;
+      return time_state(argv[1], argv[3], std::max(1, reps));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "enf_bench: %s\n", e.what());
+      return 1;
+    }
+  }
   if (argc < 3) {
     std::fprintf(stderr, "usage: enf_bench WEIGHTS.safetensors QM9_TEST.safetensors [--quick] [--no-exact]\n");
     return 2;
