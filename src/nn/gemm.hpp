@@ -1,6 +1,7 @@
 // dst (= or +=) W * X (+ b) for float matrices, the network's hot product (W: out x in weights, X:
-// one column per atom, edge or tangent). Natively Eigen's GEMM; in WebAssembly, where Eigen 3.4
-// has no SIMD kernel of its own (its expressions run scalar there), wasm-simd128 micro-kernels.
+// one column per atom, edge or tangent). Micro-kernels: GCC/Clang vector extensions natively (Eigen's
+// GEMM repacks W on every call, a cost at these small sizes), wasm-simd128 in WebAssembly (Eigen 3.4
+// has no SIMD there: its expressions run scalar). Eigen for shapes the kernels do not take.
 #pragma once
 #include "nn/linear.hpp"
 
