@@ -32,20 +32,8 @@ const median = (v) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-// Times fn over reps calls after a warm-up; returns { median_ms, min_ms, value }.
-function timeIt(fn, reps) {
-  let value;
-  for (let k = 0; k < 20; ++k) value = fn();
-  const ms = [];
-  for (let k = 0; k < reps; ++k) {
-    const t0 = performance.now();
-    value = fn();
-    ms.push(performance.now() - t0);
-  }
-  return { median_ms: median(ms), min_ms: Math.min(...ms), value: Array.from(value) };
-}
-
-async function timeItAsync(fn, reps) {
+// Times fn (sync or async) over reps calls after a warm-up; returns { median_ms, min_ms, value }.
+async function timeIt(fn, reps) {
   let value;
   for (let k = 0; k < 20; ++k) value = await fn();
   const ms = [];
@@ -78,7 +66,7 @@ if (process.argv[2] === '--child') {
     const loaded = mod.loadModel(new Uint8Array(readFileSync(extra)), true);
     if (loaded.error) throw new Error(loaded.error.message);
     const s = Float64Array.from(state);
-    out = timeIt(() => loaded.model.velocity(c.t, s).value, Number(reps));
+    out = await timeIt(() => loaded.model.velocity(c.t, s).value, Number(reps));
   } else {
     const require = createRequire(join(peers, 'package.json'));
     const ort = await import(pathToFileURL(require.resolve('onnxruntime-web')).href);
@@ -91,7 +79,7 @@ if (process.argv[2] === '--child') {
       t: new ort.Tensor('float32', Float32Array.of(c.t), []),
       state: new ort.Tensor('float32', Float32Array.from(state), [c.state.length, 9]),
     };
-    out = await timeItAsync(async () => (await session.run(feeds)).dstate.data, Number(reps));
+    out = await timeIt(async () => (await session.run(feeds)).dstate.data, Number(reps));
     out.version = ort.env.versions?.web ?? require('onnxruntime-web/package.json').version;
   }
   process.stdout.write(JSON.stringify(out));

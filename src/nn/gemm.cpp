@@ -4,6 +4,8 @@
 
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
+#else
+#include "nn/vec.hpp"
 #endif
 
 namespace enf::nn {
@@ -51,26 +53,15 @@ inline v128_t sum_lanes4(v128_t a, v128_t b, v128_t c, v128_t d) {
   return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 #else
-// Natively: the same outer-product scheme in GCC/Clang vector extensions, L floats per vector
-// (the widest the target has, so -march=native gets AVX-512 or AVX2 and a generic build SSE), up
-// to 4L rows per tile. Eigen's GEMM repacks W for every product, and these are small (64 x 64 x 342 at
+// Natively: the same outer-product scheme in vector extensions (nn/vec.hpp), up to 4L rows per
+// tile. Eigen's GEMM repacks W for every product, and these are small (64 x 64 x 342 at
 // 19 atoms): measured in place, 145 GFLOP/s for Eigen against 179 here on an AVX-512 Zen 5.
 // Every column goes through the same code whatever its position (a batch of graphs shifts them).
-#if defined(__AVX512F__)
-constexpr int L = 16, NC = 4;  // 16 accumulators + 4 weight vectors of 32 registers
-#elif defined(__AVX__)
-constexpr int L = 8, NC = 2;  // 8 + 4 of 16
-#else
-constexpr int L = 4, NC = 2;
-#endif
-typedef float VecF __attribute__((vector_size(L * sizeof(float))));
-
-inline VecF load(const float* p) {
-  VecF v;
-  __builtin_memcpy(&v, p, sizeof v);  // unaligned: Eigen's blocks of whole columns need not be
-  return v;
-}
-inline void store(float* p, VecF v) { __builtin_memcpy(p, &v, sizeof v); }
+using vec::L;
+using VecF = vec::F;
+using vec::load;
+using vec::store;
+constexpr int NC = L == 16 ? 4 : 2;  // columns per tile: 4 x 4 accumulators + 4 weight vectors of 32 registers, 2 x 4 + 4 of 16
 
 // C columns from j, R vectors (R L rows) at a time.
 template <int C, int R>

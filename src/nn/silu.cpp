@@ -5,6 +5,8 @@
 
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
+#else
+#include "nn/vec.hpp"
 #endif
 
 namespace enf::nn {
@@ -62,18 +64,11 @@ inline void silu_vec(float* v, float* g) {
 #else
 namespace {
 
-// Natively the same algorithm in GCC/Clang vector extensions, L lanes (AVX-512, AVX or SSE), in
-// one pass: Eigen's exp, 1/x and products were three passes and a temporary per call (18 % of an
+// Natively the same algorithm in vector extensions (nn/vec.hpp), in one pass: Eigen's exp, 1/x and products were three passes and a temporary per call (18 % of an
 // evaluation at 19 atoms).
-#if defined(__AVX512F__)
-constexpr int L = 16;
-#elif defined(__AVX__)
-constexpr int L = 8;
-#else
-constexpr int L = 4;
-#endif
-typedef float VecF __attribute__((vector_size(L * sizeof(float))));
-typedef int VecI __attribute__((vector_size(L * sizeof(float))));
+using vec::L;
+using VecF = vec::F;
+using VecI = vec::I;
 
 inline VecF exp_neg(VecF x) {
   const VecF hi = VecF{} + kClamp, lo = VecF{} - kClamp;
@@ -97,15 +92,10 @@ inline VecF sigmoid(VecF x) { return 1.0f / (1.0f + exp_neg(x)); }
 
 // L floats in place (unaligned), and silu' into g when given.
 inline void silu_vec(float* v, float* g) {
-  VecF x;
-  __builtin_memcpy(&x, v, sizeof x);
+  const VecF x = vec::load(v);
   const VecF s = sigmoid(x);
-  if (g) {
-    const VecF d = s * (1.0f + x * (1.0f - s));
-    __builtin_memcpy(g, &d, sizeof d);
-  }
-  const VecF y = x * s;
-  __builtin_memcpy(v, &y, sizeof y);
+  if (g) vec::store(g, s * (1.0f + x * (1.0f - s)));
+  vec::store(v, x * s);
 }
 
 }  // namespace
