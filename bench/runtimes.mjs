@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadWasmModel } from './wasm-model.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const root = join(dirname(self), '..');
@@ -51,22 +52,9 @@ if (process.argv[2] === '--child') {
   const state = c.state.flat();
   let out;
   if (which === 'wasm') {
-    const dist = join(root, 'web', 'dist');
-    const { default: factory } = await import(pathToFileURL(join(dist, 'enf_wasm.js')).href);
-    // Given the compiled module: the glue's own loader would fetch() a file path, which Node refuses.
-    const compiled = await WebAssembly.compile(readFileSync(join(dist, 'enf_wasm.wasm')));
-    const mod = await factory({
-      instantiateWasm(imports, done) {
-        WebAssembly.instantiate(compiled, imports).then((i) => done(i, compiled));
-        return {};
-      },
-      print() {},
-      printErr() {},
-    });
-    const loaded = mod.loadModel(new Uint8Array(readFileSync(extra)), true);
-    if (loaded.error) throw new Error(loaded.error.message);
+    const model = await loadWasmModel(join(root, 'web', 'dist'), extra);
     const s = Float64Array.from(state);
-    out = await timeIt(() => loaded.model.velocity(c.t, s).value, Number(reps));
+    out = await timeIt(() => model.velocity(c.t, s).value, Number(reps));
   } else {
     const require = createRequire(join(peers, 'package.json'));
     const ort = await import(pathToFileURL(require.resolve('onnxruntime-web')).href);

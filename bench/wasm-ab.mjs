@@ -11,9 +11,10 @@
 // where a DIST is a directory holding enf_wasm.js and enf_wasm.wasm (web/dist after
 // `npm run build:web`; keep a copy of the old one before rebuilding).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { loadWasmModel } from './wasm-model.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const root = join(dirname(self), '..');
@@ -25,21 +26,7 @@ const arg = (name, fallback) => {
 if (process.argv[2] === '--child') {
   // One build, one operation: warm up once, then the median of n runs, in ms per NFE.
   const [, , , dist, op, n, weightsPath] = process.argv;
-  const { default: factory } = await import(pathToFileURL(join(dist, 'enf_wasm.js')).href);
-  const compiled = await WebAssembly.compile(readFileSync(join(dist, 'enf_wasm.wasm')));
-  const mod = await new Promise((res, rej) =>
-    factory({
-      instantiateWasm(imports, done) {
-        WebAssembly.instantiate(compiled, imports).then((i) => done(i, compiled), rej);
-        return {};
-      },
-      print() {},
-      printErr() {},
-    }).then(res, rej),
-  );
-  const loaded = mod.loadModel(new Uint8Array(readFileSync(weightsPath)), true);
-  if (loaded.error) throw new Error(loaded.error.message);
-  const m = loaded.model;
+  const m = await loadWasmModel(dist, weightsPath);
   const atoms = 19;
   const z = m.drawLatent(atoms, 1).value;
   const mol = m.sample({ atoms, seed: 1000 }, null, null);

@@ -61,7 +61,8 @@ using vec::L;
 using VecF = vec::F;
 using vec::load;
 using vec::store;
-constexpr int NC = L == 16 ? 4 : 2;  // columns per tile: 4 x 4 accumulators + 4 weight vectors of 32 registers, 2 x 4 + 4 of 16
+// Columns per tile: 4 x 4 accumulators + 4 weight vectors of AVX-512's 32 registers; 2 x 4 + 4 of 16.
+constexpr int NC = L == 16 ? 4 : 2;
 
 // C columns from j, R vectors (R L rows) at a time.
 template <int C, int R>
@@ -115,12 +116,15 @@ void matmul(MatrixF& dst, const Eigen::Ref<const MatrixF>& W, const MatrixF& X, 
   }
 #else
   // Rows in blocks of 4, 2 or 1 vectors: the QM9 network's 64, the particle networks' 32 or 16.
-  if (W.rows() > 0 && W.rows() % (4 * L) == 0) return tiles<4>(dst, W, X, accumulate, bias);
-  if (W.rows() > 0 && W.rows() % (2 * L) == 0) return tiles<2>(dst, W, X, accumulate, bias);
-  if (W.rows() > 0 && W.rows() % L == 0) return tiles<1>(dst, W, X, accumulate, bias);
+  if (W.rows() > 0) {
+    if (W.rows() % (4 * L) == 0) return tiles<4>(dst, W, X, accumulate, bias);
+    if (W.rows() % (2 * L) == 0) return tiles<2>(dst, W, X, accumulate, bias);
+    if (W.rows() % L == 0) return tiles<1>(dst, W, X, accumulate, bias);
+  }
 #endif
-  // Other shapes (the 7-row output layer): Eigen. Panels of 256 columns keep Eigen's packing buffer under its stack-allocation limit, so wide
-  // tangent batches cause no heap traffic (whole-matrix products mapped and unmapped megabytes).
+  // Other shapes (the 7-row output layer): Eigen. Panels of 256 columns keep Eigen's packing
+  // buffer under its stack-allocation limit, so wide tangent batches cause no heap traffic
+  // (whole-matrix products mapped and unmapped megabytes).
   constexpr Eigen::Index kPanel = 256;
   for (Eigen::Index c = 0; c < X.cols(); c += kPanel) {
     const Eigen::Index n = std::min(kPanel, X.cols() - c);

@@ -64,8 +64,8 @@ inline void silu_vec(float* v, float* g) {
 #else
 namespace {
 
-// Natively the same algorithm in vector extensions (nn/vec.hpp), in one pass: Eigen's exp, 1/x and products were three passes and a temporary per call (18 % of an
-// evaluation at 19 atoms).
+// Natively the same algorithm in vector extensions (nn/vec.hpp), in one pass: Eigen's exp, 1/x
+// and products were three passes and a temporary per call (18 % of an evaluation at 19 atoms).
 using vec::L;
 using VecF = vec::F;
 using VecI = vec::I;
